@@ -1,0 +1,3 @@
+//! The mutating admission webhook: HTTPS server, AdmissionReview handling, TLS reload, metrics.
+//!
+//! SKELETON: filled in by issue 5.

@@ -1,6 +1,11 @@
 //! Violations to a minimal RFC 6902 patch, plus what cannot be fixed and why.
 //!
-//! SKELETON: filled in by issue 3.
+//! Each violated control's remedy (in its `pss` module) edits a copy of the workload; the patch
+//! is the difference between the two, so every operation is one a remedy asked for, parents
+//! come before children and a new subtree is one `add`. K01 hardening (beyond PSS) is planned
+//! the same way after the PSS remedies.
+
+pub mod quantity;
 
 use crate::pss::{Level, Version, Violation};
 use serde_json::Value;
@@ -59,8 +64,20 @@ pub struct Plan {
     pub unfixable: Vec<Unfixable>,
     /// PSS violations of the input at the policy's level and version.
     pub violations: Vec<Violation>,
-    /// K01 hardening gaps of the input (not PSS violations).
-    pub hardening_gaps: Vec<Violation>,
+    /// K01 hardening gaps of the input (not PSS violations), for the hardening the policy
+    /// turns on.
+    pub hardening_gaps: Vec<HardeningGap>,
+}
+
+/// A K01 hardening gap: not a PSS violation, and counted only when asked for.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HardeningGap {
+    /// `readOnlyRootFilesystem` or `resources`.
+    pub check: String,
+    /// JSON pointer of the container (relative to the workload).
+    pub path: String,
+    /// E.g. `container "app" must set securityContext.readOnlyRootFilesystem=true`.
+    pub message: String,
 }
 
 /// Plans the fixes for one workload object (not a List).

@@ -278,8 +278,7 @@ proptest! {
     #[test]
     fn plans_are_sound_idempotent_and_minimal(object in workload(), (level, version, safe_only) in policy_strategy()) {
         let found = workloads(&object);
-        let mut config = Config::default();
-        config.safe_only = safe_only;
+        let config = Config { safe_only, ..Config::default() };
         let policy = config.policy_for(&found[0], level, version);
         let plan: Plan = plan(&object, &policy);
         let fixed = patched(&object, &plan.patch.0).expect("the plan applies");

@@ -242,3 +242,111 @@ fn fixed_workloads_pass_the_independent_evaluator() {
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Real-world manifests (`../shared/corpus`): for every workload, our verdict equals the
+/// evaluator's at several levels and versions, and the fixed workload passes it (or keeps
+/// only what the plan calls unfixable).
+#[test]
+fn corpus_workloads_agree_and_fixes_pass() {
+    let Some(tool) = oracle() else {
+        eprintln!("note: pss_check.py, python3 or PyYAML not available; skipped");
+        return;
+    };
+    let corpus = support::shared_dir()
+        .expect("oracle implies shared")
+        .join("corpus");
+    let Ok(entries) = std::fs::read_dir(&corpus) else {
+        eprintln!("note: ../shared/corpus not found; skipped");
+        return;
+    };
+    let mut objects = Vec::new();
+    let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    paths.sort();
+    for path in paths {
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let Some(documents) = support::yaml_documents(&text) else {
+            continue;
+        };
+        for document in &documents {
+            objects.extend(workloads(document).into_iter().map(|w| w.object.clone()));
+        }
+    }
+    assert!(
+        objects.len() > 50,
+        "expected the corpus, found {} workloads",
+        objects.len()
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = Config::default();
+    let mut problems = Vec::new();
+    for (level, version) in [
+        ("restricted", "latest"),
+        ("baseline", "latest"),
+        ("restricted", "v1.24"),
+        ("baseline", "v1.18"),
+    ] {
+        let (l, v): (Level, Version) = (level.parse().unwrap(), version.parse().unwrap());
+        let mut originals = Vec::new();
+        let mut fixed = Vec::new();
+        for (index, object) in objects.iter().enumerate() {
+            let original = dir.path().join(format!("{level}-{version}-{index}.json"));
+            std::fs::write(&original, object.to_string()).unwrap();
+            let found = workloads(object);
+            let plan = pss_fix::plan::plan(object, &config.policy_for(&found[0], l, v));
+            let mut patched = object.clone();
+            json_patch::patch(&mut patched, &plan.patch).expect("plan should apply");
+            let again = pss_fix::plan::plan(&patched, &config.policy_for(&found[0], l, v));
+            if !again.patch.0.is_empty() {
+                problems.push(format!(
+                    "workload {index} at {level} {version}: not idempotent"
+                ));
+            }
+            let patched_path = dir
+                .path()
+                .join(format!("{level}-{version}-{index}-fixed.json"));
+            std::fs::write(&patched_path, patched.to_string()).unwrap();
+            originals.push((original, ours(object, l, v)));
+            let unfixable = plan
+                .unfixable
+                .iter()
+                .map(|u| u.check.clone())
+                .collect::<Vec<_>>();
+            fixed.push((patched_path, unfixable));
+        }
+        let all: Vec<_> = originals
+            .iter()
+            .map(|(p, _)| p.clone())
+            .chain(fixed.iter().map(|(p, _)| p.clone()))
+            .collect();
+        let verdicts = evaluate(&tool, level, version, &all);
+        for (path, actual) in &originals {
+            let expected = &verdicts[&path.display().to_string()];
+            if actual != expected {
+                problems.push(format!(
+                    "{}:\n  ours   {actual:?}\n  oracle {expected:?}",
+                    path.display()
+                ));
+            }
+        }
+        for (path, unfixable) in &fixed {
+            let remaining = &verdicts[&path.display().to_string()];
+            if remaining
+                .iter()
+                .any(|(check, _)| !unfixable.contains(check))
+            {
+                problems.push(format!(
+                    "{}: {remaining:?} (unfixable {unfixable:?})",
+                    path.display()
+                ));
+            }
+        }
+    }
+    eprintln!(
+        "{} corpus workloads at 4 level/versions, {} problems",
+        objects.len(),
+        problems.len()
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -14,6 +14,8 @@ pub const ID: &str = "hostPorts";
 /// A port that uses a host port.
 struct Offender {
     container: String,
+    /// Pointer of the container (names need not be unique).
+    container_at: String,
     port_at: String,
     host_port: i64,
     /// Set by the API server from `containerPort` (hostNetwork Pod), not written.
@@ -42,6 +44,7 @@ fn offenders(pod: &Pod) -> Vec<Offender> {
             if host_port != 0 {
                 found.push(Offender {
                     container: c.name.to_string(),
+                    container_at: c.at.clone(),
                     port_at: format!("{}/ports/{index}", c.at),
                     host_port,
                     defaulted,
@@ -58,8 +61,8 @@ pub fn check(pod: &Pod, _version: Version) -> Option<Finding> {
         return None;
     }
     let mut names: Vec<&str> = Vec::new();
-    for offender in &bad {
-        if names.last() != Some(&offender.container.as_str()) {
+    for (index, offender) in bad.iter().enumerate() {
+        if index == 0 || bad[index - 1].container_at != offender.container_at {
             names.push(&offender.container);
         }
     }
@@ -121,6 +124,18 @@ mod tests {
                 "remove /spec/containers/0/ports/0/hostPort",
                 "remove /spec/containers/1/ports/0/hostPort"
             ]
+        );
+    }
+
+    #[test]
+    fn containers_with_the_same_name_are_each_named() {
+        let port = json!([{"containerPort": 1, "hostPort": 2}]);
+        let pod = pod(
+            json!({"containers": [{"name": "x", "ports": port}, {"name": "x", "ports": port}]}),
+        );
+        assert_eq!(
+            message(&pod, Baseline, "latest", super::ID),
+            "hostPort (containers \"x\", \"x\" use hostPort 2)"
         );
     }
 

@@ -1,7 +1,7 @@
 //! `hostPorts` (baseline): containers must not set a non-zero `hostPort`. In a hostNetwork
 //! Pod (not a template) the API server defaults `hostPort` to `containerPort`, so those ports
-//! count too. Remedy: remove the `hostPort` fields; a defaulted one goes away only with
-//! hostNetwork.
+//! count too. Remedy: remove the `hostPort` fields; unfixable while hostNetwork stays (its
+//! pods get every hostPort back from defaulting).
 
 use super::message::{containers_phrase, pluralize, sorted_set};
 use super::pod::Pod;
@@ -90,11 +90,21 @@ pub fn check(pod: &Pod, _version: Version) -> Option<Finding> {
 
 pub fn remedy(fix: &mut Fixer) {
     let remedy = super::catalog::remedy(ID, "remove");
-    let bad = fix.pod().map(|pod| offenders(&pod)).unwrap_or_default();
+    let Some((host_network, bad)) = fix
+        .pod()
+        .map(|pod| (pod.flag("hostNetwork"), offenders(&pod)))
+    else {
+        return;
+    };
     for offender in bad {
-        if offender.defaulted {
-            let reason = "hostNetwork pods get hostPort = containerPort from the API server";
-            fix.refuse(ID, &offender.port_at, reason);
+        if host_network {
+            // The API server sets hostPort = containerPort in a hostNetwork pod, so no edit
+            // of the port can help while hostNetwork stays (exempted or kept by --safe-only).
+            fix.refuse(
+                ID,
+                &offender.port_at,
+                "hostNetwork stays, and its pods get hostPort = containerPort from the API server",
+            );
         } else {
             let path = format!("{}/hostPort", offender.port_at);
             fix.remove(ID, remedy, &path, Some(&offender.container));

@@ -1,12 +1,25 @@
 //! Violations to a minimal RFC 6902 patch, plus what cannot be fixed and why.
 //!
-//! SKELETON: filled in by issue 3.
+//! Each violated control's remedy (in its `pss` module) edits a copy of the workload; the patch
+//! is the difference between the two, so every operation is one a remedy asked for, parents
+//! come before children and a new subtree is one `add`. K01 hardening (beyond PSS) is planned
+//! the same way after the PSS remedies.
+//!
+//! Where a remedy cannot or may not act (an exemption, `--safe-only`, a Linux-only field in a
+//! Windows pod, a restricted volume), it records why; every violation still present after the
+//! plan is listed in [`Plan::unfixable`] with those reasons. A non-workload object gets an
+//! empty plan.
+
+pub mod diff;
+pub mod fixer;
+pub mod hardening;
+pub mod quantity;
 
 use crate::pss::{Level, Version, Violation};
 use serde_json::Value;
 
 /// Whether applying a remedy can change what the workload does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Safety {
     Safe,
@@ -59,12 +72,171 @@ pub struct Plan {
     pub unfixable: Vec<Unfixable>,
     /// PSS violations of the input at the policy's level and version.
     pub violations: Vec<Violation>,
-    /// K01 hardening gaps of the input (not PSS violations).
-    pub hardening_gaps: Vec<Violation>,
+    /// K01 hardening gaps of the input (not PSS violations), for the hardening the policy
+    /// turns on.
+    pub hardening_gaps: Vec<HardeningGap>,
 }
 
-/// Plans the fixes for one workload object (not a List).
+/// A K01 hardening gap: not a PSS violation, and counted only when asked for.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HardeningGap {
+    /// `readOnlyRootFilesystem` or `resources`.
+    pub check: String,
+    /// JSON pointer of the container (relative to the workload).
+    pub path: String,
+    /// E.g. `container "app" must set securityContext.readOnlyRootFilesystem=true`.
+    pub message: String,
+}
+
+/// Reason given for a violation no remedy touched.
+pub const NO_REMEDY_REASON: &str = "not fixed by any remedy";
+
+/// Plans the fixes for one workload object (not a List): each violated control's remedy
+/// (unless the control is exempted), then the hardening the policy turns on. Every violation
+/// still there after the plan is listed in `unfixable` with the reason.
 pub fn plan(workload: &Value, policy: &Policy) -> Plan {
-    let _ = (workload, policy);
-    todo!("issue 3")
+    let violations = crate::pss::check(workload, policy.level, policy.version);
+    let hardening_gaps = hardening::gaps(workload, &policy.hardening);
+    let mut fixer = fixer::Fixer::new(workload.clone(), policy);
+    for violation in &violations {
+        if policy.exemptions.exempts(&violation.check) {
+            let source = policy.exemptions.source.as_deref().unwrap_or("config");
+            let reason = format!("exempted by {source}");
+            for path in &violation.paths {
+                fixer.refuse(&violation.check, path, &reason);
+            }
+        } else if let Some(control) = crate::pss::control_of(&violation.check) {
+            (control.remedy)(&mut fixer);
+        }
+    }
+    hardening::remedy(&mut fixer);
+    let remaining = crate::pss::check(fixer.object(), policy.level, policy.version);
+    let mut unfixable = Vec::new();
+    for violation in remaining {
+        let reasons: Vec<_> = fixer
+            .refused
+            .iter()
+            .filter(|refusal| refusal.check == violation.check)
+            .cloned()
+            .collect();
+        if reasons.is_empty() {
+            unfixable.push(Unfixable {
+                check: violation.check.clone(),
+                path: violation.path.clone(),
+                reason: NO_REMEDY_REASON.to_string(),
+            });
+        }
+        unfixable.extend(reasons);
+    }
+    let patch = json_patch::Patch(diff::diff(workload, fixer.object()));
+    Plan {
+        patch,
+        changes: std::mem::take(&mut fixer.changes),
+        unfixable,
+        violations,
+        hardening_gaps,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::pss::testing::*;
+    use crate::pss::Level::{Baseline, Restricted};
+    use serde_json::json;
+
+    #[test]
+    fn safe_only_applies_safe_remedies_and_reports_the_rest() {
+        let pod = pod(
+            json!({"hostPID": true, "containers": [{"name": "a", "securityContext": {"privileged": true}}]}),
+        );
+        let mut policy = policy(Restricted, "latest");
+        policy.safe_only = true;
+        let (plan, patched) = fix_with(&pod, &policy);
+        assert!(plan.changes.iter().all(|c| c.safety == super::Safety::Safe));
+        assert_eq!(patched["spec"]["hostPID"], true);
+        assert!(plan
+            .unfixable
+            .iter()
+            .any(|u| u.check == "hostNamespaces" && u.reason == super::fixer::SAFE_ONLY_REASON));
+        assert!(plan.unfixable.iter().any(|u| u.check == "privileged"));
+        // Safe remedies still run.
+        assert_eq!(
+            patched["spec"]["securityContext"]["seccompProfile"]["type"],
+            "RuntimeDefault"
+        );
+        let remaining = crate::pss::check(&patched, Restricted, version("latest"));
+        assert!(remaining
+            .iter()
+            .all(|v| plan.unfixable.iter().any(|u| u.check == v.check)));
+    }
+
+    #[test]
+    fn the_skip_annotation_exempts_controls() {
+        let mut pod = pod(
+            json!({"hostNetwork": true, "containers": [{"name": "a", "securityContext": {"privileged": true}}]}),
+        );
+        pod["metadata"]["annotations"] = json!({"pss-fix.dev/skip": "hostNamespaces"});
+        let workload = crate::workload::workloads(&pod).remove(0);
+        let policy =
+            crate::config::Config::default().policy_for(&workload, Baseline, version("latest"));
+        let (plan, patched) = fix_with(&pod, &policy);
+        assert_eq!(patched["spec"]["hostNetwork"], true);
+        assert_eq!(
+            patched["spec"]["containers"][0]["securityContext"]["privileged"],
+            false
+        );
+        assert_eq!(plan.unfixable.len(), 1);
+        assert_eq!(plan.unfixable[0].reason, "exempted by pss-fix.dev/skip");
+    }
+
+    #[test]
+    fn hardening_never_lowers_and_keeps_requests_within_limits() {
+        let mut pod = restricted_pod(json!({"readOnlyRootFilesystem": false}), json!({}));
+        pod["spec"]["containers"][0]["resources"] =
+            json!({"requests": {"cpu": "2"}, "limits": {"memory": "64Mi"}});
+        let workload = crate::workload::workloads(&pod).remove(0);
+        let policy =
+            crate::config::Config::default().policy_for(&workload, Restricted, version("latest"));
+        assert_eq!(plan_gaps(&pod, &policy), ["resources"]);
+        let (plan, patched) = fix_with(&pod, &policy);
+        let container = &patched["spec"]["containers"][0];
+        assert_eq!(
+            container["resources"],
+            json!({
+            "requests": {"cpu": "2", "memory": "64Mi"},
+            "limits": {"memory": "64Mi", "cpu": "2"}})
+        );
+        assert_eq!(
+            container["securityContext"]["readOnlyRootFilesystem"],
+            false
+        );
+        assert_eq!(
+            ops(&plan),
+            [
+                "add /spec/containers/0/resources/requests/memory",
+                "add /spec/containers/0/resources/limits/cpu"
+            ]
+        );
+        assert!(super::hardening::gaps(&patched, &policy.hardening).is_empty());
+    }
+
+    fn plan_gaps(pod: &serde_json::Value, policy: &super::Policy) -> Vec<String> {
+        super::plan(pod, policy)
+            .hardening_gaps
+            .into_iter()
+            .map(|g| g.check)
+            .collect()
+    }
+
+    #[test]
+    fn windows_pods_get_no_linux_only_hardening() {
+        let mut pod = restricted_pod(json!({}), json!({"os": {"name": "windows"}}));
+        pod["spec"]["securityContext"] = json!({"runAsNonRoot": true});
+        pod["spec"]["containers"][0]["securityContext"] = json!({});
+        let workload = crate::workload::workloads(&pod).remove(0);
+        let policy =
+            crate::config::Config::default().policy_for(&workload, Restricted, version("latest"));
+        let (plan, _) = fix_with(&pod, &policy);
+        assert_eq!(ops(&plan), ["add /spec/containers/0/resources"]);
+    }
 }

@@ -208,6 +208,36 @@ impl Stream {
         }
         error::line_column(&self.source, offset)
     }
+
+    /// The byte range of the node at `pointer` (RFC 6901) in document `document`, or of its
+    /// nearest existing ancestor: from a mapping member's key (a sequence item's `-`) to the end
+    /// of its value's content. Edits of that pointer change bytes only in this range, the
+    /// comment lines directly above it and the line break or line after it; tests and reports
+    /// use it to say what an edit may touch. A document index out of range gives `0..0`.
+    pub fn range(&self, document: usize, pointer: &str) -> std::ops::Range<usize> {
+        let Some(document) = self.documents.get(document) else {
+            return 0..0;
+        };
+        let mut node = &document.tree.root;
+        let mut range = node.props_start..node.end;
+        let tokens = pointer
+            .split('/')
+            .skip(1)
+            .map(|token| token.replace("~1", "/").replace("~0", "~"));
+        for token in tokens {
+            let Some((child, at)) = step(node, &token) else {
+                break;
+            };
+            match child {
+                Some(child) => {
+                    node = child;
+                    range = at..child.end;
+                }
+                None => break,
+            }
+        }
+        range
+    }
 }
 
 /// The child of `node` named by one pointer token and where it is located; a key that only a
@@ -568,6 +598,18 @@ mod tests {
                 json!([{"op": "replace", "path": "/a/c", "value": 3}])
             ),
             "a:\n  b: [\n    1,\n  ]\n  c: 3\n"
+        );
+    }
+
+    #[test]
+    fn range_covers_entry_or_nearest_ancestor() {
+        let source = "a:\n  b:\n  - x\n  - y # c\n";
+        let stream = Stream::parse(source).unwrap();
+        assert_eq!(&source[stream.range(0, "/a/b/1")], "- y");
+        assert_eq!(&source[stream.range(0, "/a/b")], "b:\n  - x\n  - y");
+        assert_eq!(
+            &source[stream.range(0, "/a/q")],
+            source[..source.len() - 5].to_owned()
         );
     }
 

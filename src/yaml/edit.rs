@@ -26,6 +26,15 @@ pub(crate) struct Splice {
     pub(crate) text: String,
 }
 
+/// The splices of one document's edit.
+#[derive(Debug)]
+pub(crate) struct Edit {
+    pub(crate) splices: Vec<Splice>,
+    /// The source has no final line break and its last line is removed: the new last line must
+    /// not end with one either.
+    pub(crate) trim_final_line_break: bool,
+}
+
 /// Where a node sits in its parent; it decides how a replacement is laid out.
 #[derive(Clone, Copy)]
 enum Slot {
@@ -121,7 +130,7 @@ pub(crate) fn splices(
     old: &Value,
     new: &Value,
     hints: &HashMap<String, SequenceHint>,
-) -> Result<Vec<Splice>, Error> {
+) -> Result<Edit, Error> {
     let mut editor = Editor {
         text: Text { source },
         tree,
@@ -129,13 +138,17 @@ pub(crate) fn splices(
         anchored: HashMap::new(),
         hints,
         splices: Vec::new(),
+        trim_final_line_break: false,
     };
     if !tree.aliased.is_empty() {
         collect_anchored(&tree.root, &tree.aliased, &mut editor.anchored);
     }
     let mut pointer = String::new();
     editor.reconcile(&tree.root, old, new, Slot::Root, &mut pointer)?;
-    Ok(editor.splices)
+    Ok(Edit {
+        splices: editor.splices,
+        trim_final_line_break: editor.trim_final_line_break,
+    })
 }
 
 /// Detects the document's layout: the first nested mapping gives the indentation step, the first
@@ -326,6 +339,7 @@ struct Editor<'a> {
     anchored: HashMap<usize, &'a Node>,
     hints: &'a HashMap<String, SequenceHint>,
     splices: Vec<Splice>,
+    trim_final_line_break: bool,
 }
 
 /// One element of a collection, for removal and insertion.
@@ -782,17 +796,14 @@ impl Editor<'_> {
                 continue;
             }
             let column = self.text.column(start);
-            let mut from = self
+            let from = self
                 .text
                 .with_comments_above(self.text.line_start(start), column);
             let to = self.text.next_line(elements[last].end);
             if to == self.text.source.len() && self.text.ends_without_line_break() && from > 0 {
-                // Keep the missing final line break missing: take the break before instead.
-                from -= if self.text.source[..from].ends_with("\r\n") {
-                    2
-                } else {
-                    1
-                };
+                // The last line goes: the line before becomes the last one and must lose its
+                // line break, which `apply` does (an insertion may still come before it).
+                self.trim_final_line_break = true;
             }
             self.splice(from, to, String::new());
         }
@@ -1012,13 +1023,14 @@ fn common(
     pairs
 }
 
-/// Applies splices, which must not overlap and must lie in `range` of `source`, and returns the
-/// new text of that range.
+/// Applies an edit's splices, which must not overlap and must lie in `range` of `source`, and
+/// returns the new text of that range.
 pub(crate) fn apply(
     source: &str,
     range: std::ops::Range<usize>,
-    splices: &mut [Splice],
+    edit: &mut Edit,
 ) -> Result<String, Error> {
+    let splices = &mut edit.splices;
     splices.sort_by_key(|splice| (splice.start, splice.end));
     let added: usize = splices.iter().map(|splice| splice.text.len()).sum();
     let mut out = String::with_capacity(range.len() + added);
@@ -1032,9 +1044,20 @@ pub(crate) fn apply(
             ));
         }
         out.push_str(&source[at..splice.start]);
-        out.push_str(&splice.text);
+        let mut text = splice.text.as_str();
+        if edit.trim_final_line_break && splice.start == source.len() && out.ends_with('\n') {
+            // Lines appended after a removed last line: the break left before it serves them.
+            text = text.trim_start_matches('\r').trim_start_matches('\n');
+        }
+        out.push_str(text);
         at = splice.end;
     }
     out.push_str(&source[at..range.end]);
+    if edit.trim_final_line_break && out.ends_with('\n') {
+        out.pop();
+        if out.ends_with('\r') {
+            out.pop();
+        }
+    }
     Ok(out)
 }

@@ -142,13 +142,13 @@ impl Stream {
                 .flat_map(|(_, patch)| patch.0.iter().cloned())
                 .collect();
             let hints = edit::sequence_hints(&operations, &document.value);
-            let mut splices =
+            let mut edit =
                 edit::splices(&self.source, &document.tree, &document.value, new, &hints)?;
-            if splices.is_empty() {
+            if edit.splices.is_empty() {
                 continue;
             }
             let range = document.tree.range.clone();
-            let slice = edit::apply(&self.source, range.clone(), &mut splices)?;
+            let slice = edit::apply(&self.source, range.clone(), &mut edit)?;
             match Stream::parse(&slice) {
                 Ok(alone) if alone.documents.len() == 1 => {
                     if !value::same(new, &alone.documents[0].value) {

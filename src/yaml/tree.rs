@@ -207,8 +207,12 @@ impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
         }
     }
 
-    /// Consumes an `Anchor` event if one follows: the anchor's name and where `&name` starts.
-    fn anchor_event(&mut self) -> Result<Option<usize>, Error> {
+    /// Consumes the `Anchor` event that follows a node with anchor id `anchor` (none follows
+    /// unanchored nodes) and returns where its `&name` starts.
+    fn anchor_event(&mut self, anchor: usize) -> Result<Option<usize>, Error> {
+        if anchor == 0 {
+            return Ok(None);
+        }
         if let Some(Ok(Spanned {
             event: Event::Anchor { .. },
             ..
@@ -247,7 +251,7 @@ impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
                     }
                     _ => (range.start, range.end),
                 };
-                let anchor_start = self.anchor_event()?;
+                let anchor_start = self.anchor_event(anchor)?;
                 Ok(Node {
                     start,
                     end,
@@ -273,7 +277,7 @@ impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
                 })
             }
             Event::MappingStart { flow, anchor } => {
-                let anchor_start = self.anchor_event()?;
+                let anchor_start = self.anchor_event(anchor)?;
                 let mut entries = Vec::new();
                 let end = loop {
                     let next = self.expect_next()?;
@@ -314,7 +318,7 @@ impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
                 })
             }
             Event::SequenceStart { flow, anchor } => {
-                let anchor_start = self.anchor_event()?;
+                let anchor_start = self.anchor_event(anchor)?;
                 let mut items = Vec::new();
                 let end = loop {
                     let next = self.expect_next()?;

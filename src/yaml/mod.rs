@@ -450,6 +450,42 @@ mod tests {
     }
 
     #[test]
+    fn explicit_nulls_and_empty_items_gain_children() {
+        let source = "a: null # n\nl:\n- {}\n- ~\n";
+        let out = edit(
+            source,
+            json!([
+                {"op": "add", "path": "/a", "value": {"b": true}},
+                {"op": "add", "path": "/l/0/k", "value": "v"},
+                {"op": "replace", "path": "/l/1", "value": {"x": 1, "y": 2}}
+            ]),
+        );
+        // `y` is a YAML 1.1 boolean: quoted as a key.
+        assert_eq!(out, "a: # n\n  b: true\nl:\n- k: v\n- x: 1\n  \"y\": 2\n");
+    }
+
+    #[test]
+    fn tags_and_unaliased_anchors() {
+        let source = "a: !!str 5\nb: &n 1\nc: !!int \"7\"\n";
+        let stream = Stream::parse(source).unwrap();
+        assert_eq!(stream.documents()[0].value(), &json!({"a": "5", "b": 1, "c": 7}));
+        // The tag would change the new value's type: it goes with the old spelling.
+        assert_eq!(edit(source, json!([{"op": "replace", "path": "/a", "value": 6}])), "a: 6\nb: &n 1\nc: !!int \"7\"\n");
+        // An anchor nobody uses does not block an edit.
+        assert_eq!(edit(source, json!([{"op": "replace", "path": "/b", "value": 2}])), "a: !!str 5\nb: &n 2\nc: !!int \"7\"\n");
+    }
+
+    #[test]
+    fn flow_sequences_insert_before_and_json_arrays_grow_per_line() {
+        assert_eq!(edit("a: [x, y]\n", json!([{"op": "add", "path": "/a/0", "value": "w"}])), "a: [w, x, y]\n");
+        let source = "{\n  \"a\": [\n    1\n  ]\n}";
+        let out = edit(source, json!([{"op": "add", "path": "/a/-", "value": {"b": 2}}]));
+        assert_eq!(out, "{\n  \"a\": [\n    1,\n    {\n      \"b\": 2\n    }\n  ]\n}");
+        let out = edit("{\"a\": 1, \"b\": 2}", json!([{"op": "remove", "path": "/a"}]));
+        assert_eq!(out, "{\"b\": 2}");
+    }
+
+    #[test]
     fn flow_collections_stay_flow() {
         let source = "a: {b: 1}\nc: [x, y]\n";
         let out = edit(

@@ -30,7 +30,7 @@ use pss_fix::yaml::Stream;
 use serde_json::{json, Value};
 
 /// Cases per property unless `PROPTEST_CASES` says otherwise.
-const CASES: u32 = 512;
+const CASES: u32 = 1024;
 
 fn config() -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES")

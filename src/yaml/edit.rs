@@ -158,8 +158,9 @@ fn layout(source: &str, tree: &Tree) -> Layout {
     let mut step = None;
     let mut sequence_offset = None;
     detect(&text, &tree.root, &mut step, &mut sequence_offset);
-    let line_break = match source.find('\n') {
-        Some(at) if source[..at].ends_with('\r') => "\r\n",
+    let line_break = match source.find(['\n', '\r']).map(|at| &source[at..]) {
+        Some(rest) if rest.starts_with("\r\n") => "\r\n",
+        Some(rest) if rest.starts_with('\r') => "\r",
         _ => "\n",
     };
     Layout {
@@ -250,24 +251,25 @@ struct Text<'a> {
 impl Text<'_> {
     fn line_start(&self, at: usize) -> usize {
         self.source[..at]
-            .rfind('\n')
+            .rfind(['\n', '\r'])
             .map_or(0, |newline| newline + 1)
     }
 
     /// The end of the line holding `at`, before its line break.
     fn line_end(&self, at: usize) -> usize {
-        match self.source[at..].find('\n') {
-            Some(newline) if self.source[..at + newline].ends_with('\r') => at + newline - 1,
-            Some(newline) => at + newline,
-            None => self.source.len(),
-        }
+        self.source[at..]
+            .find(['\n', '\r'])
+            .map_or(self.source.len(), |newline| at + newline)
     }
 
     /// The start of the line after the one holding `at` (the source's end on the last line).
     fn next_line(&self, at: usize) -> usize {
-        self.source[at..]
-            .find('\n')
-            .map_or(self.source.len(), |newline| at + newline + 1)
+        let end = self.line_end(at);
+        match &self.source.as_bytes()[end..] {
+            [b'\r', b'\n', ..] => end + 2,
+            [] => end,
+            _ => end + 1,
+        }
     }
 
     fn column(&self, at: usize) -> usize {
@@ -327,7 +329,7 @@ impl Text<'_> {
     }
 
     fn ends_without_line_break(&self) -> bool {
-        !self.source.ends_with('\n')
+        !self.source.ends_with(['\n', '\r'])
     }
 }
 
@@ -543,7 +545,7 @@ impl Editor<'_> {
                 (Some(new_value), Some(index)) => {
                     let entry = &entries[index];
                     let slot = Slot::Value {
-                        key_column: self.text.column(entry.key.props_start),
+                        key_column: self.text.column(entry.start),
                         colon: entry.colon,
                         flow: children_flow,
                     };
@@ -565,7 +567,7 @@ impl Editor<'_> {
         let elements: Vec<Element> = entries
             .iter()
             .map(|entry| Element {
-                start: entry.key.props_start,
+                start: entry.start,
                 end: entry
                     .value
                     .end
@@ -790,7 +792,7 @@ impl Editor<'_> {
                 continue;
             }
             let start = elements[first].start;
-            if !self.text.first_on_line(start) {
+            if !self.text.first_on_line(start) && last + 1 < elements.len() {
                 // `- key: value` with more entries below: the next entry moves up after `- `.
                 self.splice(start, elements[last + 1].start, String::new());
                 continue;
@@ -1045,7 +1047,8 @@ pub(crate) fn apply(
         }
         out.push_str(&source[at..splice.start]);
         let mut text = splice.text.as_str();
-        if edit.trim_final_line_break && splice.start == source.len() && out.ends_with('\n') {
+        let at_end = splice.start == source.len();
+        if edit.trim_final_line_break && at_end && out.ends_with(['\n', '\r']) {
             // Lines appended after a removed last line: the break left before it serves them.
             text = text.trim_start_matches('\r').trim_start_matches('\n');
         }
@@ -1053,8 +1056,10 @@ pub(crate) fn apply(
         at = splice.end;
     }
     out.push_str(&source[at..range.end]);
-    if edit.trim_final_line_break && out.ends_with('\n') {
-        out.pop();
+    if edit.trim_final_line_break {
+        if out.ends_with('\n') {
+            out.pop();
+        }
         if out.ends_with('\r') {
             out.pop();
         }

@@ -76,10 +76,7 @@ impl Stream {
         for tree in trees {
             let value = value::to_value(source, &tree)?;
             let start = tree.root.props_start.max(counted);
-            line += source.as_bytes()[counted..start]
-                .iter()
-                .filter(|&&byte| byte == b'\n')
-                .count();
+            line += error::line_breaks(&source.as_bytes()[counted..start]);
             counted = start;
             documents.push(Document { value, line, tree });
         }
@@ -291,7 +288,7 @@ fn step<'a>(node: &'a Node, token: &str, source: &str) -> Option<(Option<&'a Nod
                     && value::scalar_key(&entry.key, source).as_deref() == Some(token)
             });
             if let Some(entry) = explicit {
-                return Some((Some(&entry.value), entry.key.props_start));
+                return Some((Some(&entry.value), entry.start));
             }
             let merge = entries
                 .iter()
@@ -468,20 +465,44 @@ mod tests {
     fn tags_and_unaliased_anchors() {
         let source = "a: !!str 5\nb: &n 1\nc: !!int \"7\"\n";
         let stream = Stream::parse(source).unwrap();
-        assert_eq!(stream.documents()[0].value(), &json!({"a": "5", "b": 1, "c": 7}));
+        assert_eq!(
+            stream.documents()[0].value(),
+            &json!({"a": "5", "b": 1, "c": 7})
+        );
         // The tag would change the new value's type: it goes with the old spelling.
-        assert_eq!(edit(source, json!([{"op": "replace", "path": "/a", "value": 6}])), "a: 6\nb: &n 1\nc: !!int \"7\"\n");
+        assert_eq!(
+            edit(source, json!([{"op": "replace", "path": "/a", "value": 6}])),
+            "a: 6\nb: &n 1\nc: !!int \"7\"\n"
+        );
         // An anchor nobody uses does not block an edit.
-        assert_eq!(edit(source, json!([{"op": "replace", "path": "/b", "value": 2}])), "a: !!str 5\nb: &n 2\nc: !!int \"7\"\n");
+        assert_eq!(
+            edit(source, json!([{"op": "replace", "path": "/b", "value": 2}])),
+            "a: !!str 5\nb: &n 2\nc: !!int \"7\"\n"
+        );
     }
 
     #[test]
     fn flow_sequences_insert_before_and_json_arrays_grow_per_line() {
-        assert_eq!(edit("a: [x, y]\n", json!([{"op": "add", "path": "/a/0", "value": "w"}])), "a: [w, x, y]\n");
+        assert_eq!(
+            edit(
+                "a: [x, y]\n",
+                json!([{"op": "add", "path": "/a/0", "value": "w"}])
+            ),
+            "a: [w, x, y]\n"
+        );
         let source = "{\n  \"a\": [\n    1\n  ]\n}";
-        let out = edit(source, json!([{"op": "add", "path": "/a/-", "value": {"b": 2}}]));
-        assert_eq!(out, "{\n  \"a\": [\n    1,\n    {\n      \"b\": 2\n    }\n  ]\n}");
-        let out = edit("{\"a\": 1, \"b\": 2}", json!([{"op": "remove", "path": "/a"}]));
+        let out = edit(
+            source,
+            json!([{"op": "add", "path": "/a/-", "value": {"b": 2}}]),
+        );
+        assert_eq!(
+            out,
+            "{\n  \"a\": [\n    1,\n    {\n      \"b\": 2\n    }\n  ]\n}"
+        );
+        let out = edit(
+            "{\"a\": 1, \"b\": 2}",
+            json!([{"op": "remove", "path": "/a"}]),
+        );
         assert_eq!(out, "{\"b\": 2}");
     }
 

@@ -1,0 +1,476 @@
+//! The span tree: every node of a document with its exact byte range in the stream source, its
+//! style (block/flow collection; plain, quoted or block scalar), its anchor, and for block
+//! sequences where each item's `-` is. Built from [`super::events`]; knows no JSON.
+//!
+//! Ranges cover a node's content only: a block collection runs from its first key (or first
+//! `-`) to the end of its last child's content, a block scalar from its `|`/`>` header to its
+//! last non-blank character, and an empty value is a zero-width range just after its `:` or `-`.
+//! Comments and blank lines are never part of a node; the editor reads them from the text.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::iter::Peekable;
+
+use super::error::Error;
+use super::events::{events, Event, ScalarTag, Spanned, Style};
+
+/// One node of a document.
+#[derive(Debug)]
+pub(crate) struct Node {
+    /// First byte of the content (after any anchor and tag).
+    pub(crate) start: usize,
+    /// One past the last byte of the content.
+    pub(crate) end: usize,
+    /// Where the node's properties (`&anchor`, `!tag`) start, or `start` without any.
+    pub(crate) props_start: usize,
+    /// Where a tag starts, if the node has one.
+    pub(crate) tag_start: Option<usize>,
+    /// The parser's anchor id, 0 for none.
+    pub(crate) anchor: usize,
+    pub(crate) kind: Kind,
+}
+
+/// A scalar's decoded text: a range of the source when the source spells it verbatim (most
+/// scalars: no allocation), else its own copy (escapes, folded lines).
+#[derive(Debug)]
+pub(crate) enum Text {
+    Source(usize, usize),
+    Owned(Box<str>),
+}
+
+impl Text {
+    fn new(value: Cow<'_, str>, source: &str) -> Text {
+        if let Cow::Borrowed(text) = &value {
+            let offset = (text.as_ptr() as usize).wrapping_sub(source.as_ptr() as usize);
+            if offset <= source.len() && text.len() <= source.len() - offset {
+                return Text::Source(offset, offset + text.len());
+            }
+        }
+        Text::Owned(value.into_owned().into_boxed_str())
+    }
+
+    pub(crate) fn get<'a>(&'a self, source: &'a str) -> &'a str {
+        match self {
+            Text::Source(start, end) => &source[*start..*end],
+            Text::Owned(text) => text,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) enum Kind {
+    Scalar {
+        text: Text,
+        style: Style,
+        tag: Option<ScalarTag>,
+    },
+    Alias {
+        anchor: usize,
+    },
+    Map {
+        flow: bool,
+        entries: Vec<Entry>,
+    },
+    Seq {
+        flow: bool,
+        items: Vec<Item>,
+    },
+}
+
+/// A mapping entry: the key node, the `:` (absent for `{key}`), the value.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    /// The `?` of an explicit key, else where the key's properties start.
+    pub(crate) start: usize,
+    pub(crate) key: Node,
+    pub(crate) colon: Option<usize>,
+    pub(crate) value: Node,
+}
+
+/// A sequence item; `dash` is the byte offset of its `-` in block sequences.
+#[derive(Debug)]
+pub(crate) struct Item {
+    pub(crate) dash: Option<usize>,
+    pub(crate) node: Node,
+}
+
+impl Node {
+    /// An empty (null) value written as nothing at all: `key:` or `-`.
+    pub(crate) fn is_empty_null(&self) -> bool {
+        self.start == self.end && matches!(self.kind, Kind::Scalar { .. })
+    }
+
+    pub(crate) fn is_flow(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::Map { flow: true, .. } | Kind::Seq { flow: true, .. }
+        )
+    }
+}
+
+/// One document of a stream.
+#[derive(Debug)]
+pub(crate) struct Tree {
+    pub(crate) root: Node,
+    /// The document's slice of the stream: from its `---` (the stream's start for the first
+    /// document) to the next document's start. Parsed alone, it is the same document.
+    pub(crate) range: std::ops::Range<usize>,
+    /// Anchor id to name, for error messages.
+    pub(crate) anchor_names: HashMap<usize, String>,
+    /// Anchor ids used by at least one alias in this document.
+    pub(crate) aliased: HashSet<usize>,
+}
+
+/// Parses every document of `source`.
+pub(crate) fn parse(source: &str) -> Result<Vec<Tree>, Error> {
+    let mut builder = Builder {
+        source,
+        events: events(source).peekable(),
+        last_end: 0,
+        prev_end: 0,
+        anchor_names: HashMap::new(),
+        aliased: HashSet::new(),
+    };
+    let mut trees = Vec::new();
+    while let Some(spanned) = builder.next()? {
+        match spanned.event {
+            Event::DocumentStart => {
+                let start = if trees.is_empty() {
+                    0
+                } else {
+                    spanned.range.start
+                };
+                if let Some(previous) = trees.last_mut() {
+                    let previous: &mut Tree = previous;
+                    previous.range.end = start;
+                }
+                let first = builder.expect_next()?;
+                let root = builder.node(first)?;
+                match builder.next()? {
+                    Some(Spanned {
+                        event: Event::DocumentEnd,
+                        ..
+                    }) => {}
+                    other => return Err(builder.unexpected(other)),
+                }
+                trees.push(Tree {
+                    root,
+                    range: start..source.len(),
+                    anchor_names: std::mem::take(&mut builder.anchor_names),
+                    aliased: std::mem::take(&mut builder.aliased),
+                });
+            }
+            other => {
+                return Err(builder.unexpected(Some(Spanned {
+                    event: other,
+                    range: spanned.range,
+                    tag_start: None,
+                })))
+            }
+        }
+    }
+    Ok(trees)
+}
+
+struct Builder<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> {
+    source: &'a str,
+    events: Peekable<I>,
+    /// The furthest end of any event read so far.
+    last_end: usize,
+    /// `last_end` before the latest event: where the gap before that event's token starts.
+    prev_end: usize,
+    anchor_names: HashMap<usize, String>,
+    aliased: HashSet<usize>,
+}
+
+impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
+    fn next(&mut self) -> Result<Option<Spanned<'a>>, Error> {
+        let next = self.events.next().transpose()?;
+        if let Some(spanned) = &next {
+            self.prev_end = self.last_end;
+            self.last_end = self.last_end.max(spanned.range.end);
+        }
+        Ok(next)
+    }
+
+    fn expect_next(&mut self) -> Result<Spanned<'a>, Error> {
+        self.next()?
+            .ok_or_else(|| Error::at(self.source, self.source.len(), "unexpected end of input"))
+    }
+
+    fn unexpected(&self, spanned: Option<Spanned<'a>>) -> Error {
+        match spanned {
+            Some(spanned) => Error::at(
+                self.source,
+                spanned.range.start,
+                format!("unexpected parser event {:?}", spanned.event),
+            ),
+            None => Error::at(self.source, self.source.len(), "unexpected end of input"),
+        }
+    }
+
+    /// Consumes the `Anchor` event that follows a node with anchor id `anchor` (none follows
+    /// unanchored nodes) and returns where its `&name` starts.
+    fn anchor_event(&mut self, anchor: usize) -> Result<Option<usize>, Error> {
+        if anchor == 0 {
+            return Ok(None);
+        }
+        if let Some(Ok(Spanned {
+            event: Event::Anchor { .. },
+            ..
+        })) = self.events.peek()
+        {
+            if let Some(Spanned {
+                event: Event::Anchor { id, name },
+                range,
+                ..
+            }) = self.next()?
+            {
+                self.anchor_names.insert(id, name.into_owned());
+                return Ok(Some(range.start));
+            }
+        }
+        Ok(None)
+    }
+
+    fn node(&mut self, first: Spanned<'a>) -> Result<Node, Error> {
+        let gap_start = self.prev_end;
+        let Spanned {
+            event,
+            range,
+            tag_start,
+        } = first;
+        match event {
+            Event::Scalar {
+                value,
+                style,
+                anchor,
+                tag,
+            } => {
+                let (start, end) = match style {
+                    Style::Literal | Style::Folded => {
+                        self.block_scalar_range(gap_start, range.clone())
+                    }
+                    _ => (range.start, range.end),
+                };
+                let anchor_start = self.anchor_event(anchor)?;
+                Ok(Node {
+                    start,
+                    end,
+                    props_start: props_start(start, anchor_start, tag_start),
+                    tag_start,
+                    anchor,
+                    kind: Kind::Scalar {
+                        text: Text::new(value, self.source),
+                        style,
+                        tag,
+                    },
+                })
+            }
+            Event::Alias { anchor } => {
+                self.aliased.insert(anchor);
+                Ok(Node {
+                    start: range.start,
+                    end: range.end,
+                    props_start: range.start,
+                    tag_start: None,
+                    anchor: 0,
+                    kind: Kind::Alias { anchor },
+                })
+            }
+            Event::MappingStart { flow, anchor } => {
+                let anchor_start = self.anchor_event(anchor)?;
+                let mut entries = Vec::new();
+                let end = loop {
+                    let next = self.expect_next()?;
+                    if let Event::MappingEnd = next.event {
+                        break next.range.end;
+                    }
+                    let key = self.node(next)?;
+                    let colon = self.colon_after(key.end);
+                    let first = self.expect_next()?;
+                    let mut value = self.node(first)?;
+                    if value.is_empty_null() {
+                        if let Some(colon) = colon {
+                            value.start = colon + 1;
+                            value.end = colon + 1;
+                            value.props_start = value.props_start.min(value.start);
+                        }
+                    }
+                    let colon = colon.or_else(|| {
+                        // `? key` / `: value` on its own line.
+                        let written = !value.is_empty_null();
+                        written.then(|| self.indicator_before(value.props_start, ':'))?
+                    });
+                    let start = if flow {
+                        key.props_start
+                    } else {
+                        self.indicator_before(key.props_start, '?')
+                            .unwrap_or(key.props_start)
+                    };
+                    entries.push(Entry {
+                        start,
+                        key,
+                        colon,
+                        value,
+                    });
+                };
+                let (start, end) = if flow {
+                    (range.start, end)
+                } else {
+                    let first = entries.first().map_or(range.start, |entry| entry.start);
+                    let last = entries
+                        .last()
+                        .map_or(range.start, |entry| entry.value.end.max(entry.key.end));
+                    (first, last)
+                };
+                Ok(Node {
+                    start,
+                    end,
+                    props_start: props_start(start, anchor_start, tag_start),
+                    tag_start,
+                    anchor,
+                    kind: Kind::Map { flow, entries },
+                })
+            }
+            Event::SequenceStart { flow, anchor } => {
+                let anchor_start = self.anchor_event(anchor)?;
+                let mut items = Vec::new();
+                let end = loop {
+                    let next = self.expect_next()?;
+                    if let Event::SequenceEnd = next.event {
+                        break next.range.end;
+                    }
+                    let mut node = self.node(next)?;
+                    let dash = if flow {
+                        None
+                    } else {
+                        self.indicator_before(node.props_start, '-')
+                    };
+                    if let (true, Some(dash)) = (node.is_empty_null(), dash) {
+                        node.start = dash + 1;
+                        node.end = dash + 1;
+                        node.props_start = node.start;
+                    }
+                    items.push(Item { dash, node });
+                };
+                let (start, end) = if flow {
+                    (range.start, end)
+                } else {
+                    let first = items.first().map_or(range.start, |item| {
+                        item.dash.unwrap_or(item.node.props_start)
+                    });
+                    let last = items.last().map_or(range.start, |item| item.node.end);
+                    (first, last)
+                };
+                Ok(Node {
+                    start,
+                    end,
+                    props_start: props_start(start, anchor_start, tag_start),
+                    tag_start,
+                    anchor,
+                    kind: Kind::Seq { flow, items },
+                })
+            }
+            other => Err(self.unexpected(Some(Spanned {
+                event: other,
+                range,
+                tag_start,
+            }))),
+        }
+    }
+
+    /// A block scalar's header (`|`, `>`, with indicators) starts the node; its content ends at
+    /// the last non-blank character (the parser's range runs on to the next token).
+    fn block_scalar_range(
+        &self,
+        gap_start: usize,
+        content: std::ops::Range<usize>,
+    ) -> (usize, usize) {
+        let gap_start = gap_start.min(content.start);
+        let header = self.source[gap_start..content.start]
+            .find(['|', '>'])
+            .map_or(content.start, |at| gap_start + at);
+        let header_end = header
+            + self.source[header..]
+                .bytes()
+                .skip(1)
+                .take_while(|byte| matches!(byte, b'-' | b'+' | b'0'..=b'9'))
+                .count()
+            + 1;
+        let mut content_end = content.start
+            + self.source[content.start..content.end.max(content.start)]
+                .trim_end_matches([' ', '\t', '\r', '\n'])
+                .len();
+        if self.source[header..header_end.min(self.source.len())].contains('+') {
+            // Keep chomping: the blank lines after the last text are content too.
+            content_end = self.after_blank_lines(content_end);
+        }
+        (header, content_end.max(header_end.min(self.source.len())))
+    }
+
+    /// `at` (the end of a line's text) moved to the end of the blank lines that follow it.
+    fn after_blank_lines(&self, mut at: usize) -> usize {
+        loop {
+            let rest = &self.source[at..];
+            let Some(newline) = rest.find('\n') else {
+                return at;
+            };
+            let next_line = &rest[newline + 1..];
+            let line = next_line.split('\n').next().unwrap_or("");
+            let has_break = next_line.len() > line.len();
+            if !has_break || !line.trim_matches([' ', '\t', '\r']).is_empty() {
+                return at;
+            }
+            at += newline + 1 + line.trim_end_matches('\r').len();
+        }
+    }
+
+    /// The `:` after a key, if only blanks separate them.
+    fn colon_after(&self, key_end: usize) -> Option<usize> {
+        let rest = &self.source[key_end..];
+        let skipped = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+        (rest.as_bytes().get(skipped) == Some(&b':')).then_some(key_end + skipped)
+    }
+
+    /// The indicator (`-` of a block sequence item, `?` of an explicit key) right before a
+    /// node: the last token before it, across blanks, line breaks and comments.
+    fn indicator_before(&self, node_start: usize, indicator: char) -> Option<usize> {
+        let mut end = node_start;
+        loop {
+            let before = self.source[..end].trim_end_matches([' ', '\t', '\r', '\n']);
+            let line_start = before.rfind(['\n', '\r']).map_or(0, |newline| newline + 1);
+            let code = without_comment(&before[line_start..]).trim_end();
+            if code.is_empty() {
+                if line_start == 0 {
+                    return None;
+                }
+                end = line_start;
+                continue;
+            }
+            return code
+                .ends_with(indicator)
+                .then(|| line_start + code.len() - 1);
+        }
+    }
+}
+
+/// A line without its comment: up to the first `#` at its start or after a blank. (Quoted
+/// text is not considered: this only runs on the few tokens before a sequence item.)
+fn without_comment(line: &str) -> &str {
+    let bytes = line.as_bytes();
+    let hash = bytes
+        .iter()
+        .enumerate()
+        .find(|&(at, &byte)| byte == b'#' && (at == 0 || matches!(bytes[at - 1], b' ' | b'\t')))
+        .map_or(line.len(), |(at, _)| at);
+    &line[..hash]
+}
+
+fn props_start(start: usize, anchor_start: Option<usize>, tag_start: Option<usize>) -> usize {
+    [Some(start), anchor_start, tag_start]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(start)
+}

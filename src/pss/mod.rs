@@ -10,7 +10,9 @@ use serde_json::Value;
 pub const NEWEST_MINOR: u32 = 37;
 
 /// A PSS level. `privileged` allows everything and so is never checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     Baseline,

@@ -1,18 +1,135 @@
-//! Configuration: `.pss-fix.yaml` and the flags that override it, resolved into a
-//! [`crate::plan::Policy`] per workload.
+//! Configuration: the `.pss-fix.yaml` schema and the flags that override it, resolved into a
+//! [`crate::plan::Policy`] per workload. Reads an already-parsed value (the CLI parses the
+//! YAML); knows no files.
 //!
-//! SKELETON: filled in by issue 3.
+//! ```yaml
+//! level: restricted            # baseline | restricted | namespace (from Namespace labels)
+//! version: latest              # latest | v1.N
+//! defaultLevel: baseline       # with `level: namespace`, for namespaces without an enforce
+//!                              # label: baseline | restricted | privileged (the default)
+//! runAsUser: 65532             # UID set with runAsNonRoot when none is set (non-zero)
+//! safeOnly: false              # apply only remedies tagged safe
+//! hardening:                   # OWASP K01; each defaults to on at restricted, off at baseline
+//!   readOnlyRootFilesystem: true
+//!   defaultResources: true
+//!   resources:
+//!     requests: {cpu: 100m, memory: 128Mi}
+//!     limits: {cpu: 500m, memory: 512Mi}
+//! exemptions:                  # every given matcher must match; `controls` absent = all
+//!   - namespace: kube-system
+//!     kind: DaemonSet
+//!     name: node-exporter
+//!     container: exporter
+//!     controls: [hostNamespaces, hostPorts]
+//! enforce: false               # webhook only: deny what stays unfixable
+//! skipNamespaces: [kube-system] # webhook only: admit these untouched
+//! ```
+//!
+//! Exemption ids are matched case-insensitively against an upstream check id
+//! (`capabilities_restricted`), its control name without the level suffix (`capabilities`
+//! covers both capability checks), a hardening id (`readOnlyRootFilesystem`, `resources`) or
+//! `all`. The workload annotation `pss-fix.dev/skip: "seccompProfile,capabilities"` takes the
+//! same ids; it is read from the workload's own metadata and from its pod template's
+//! metadata, and both lists apply.
 
-/// K01 hardening options.
+use crate::plan::Policy;
+use crate::pss::{Level, Version};
+use crate::workload::Workload;
+use serde_json::{Map, Value};
+use std::collections::BTreeSet;
+
+/// Annotation naming the controls not to fix in one workload.
+pub const SKIP_ANNOTATION: &str = "pss-fix.dev/skip";
+
+/// The UID set with `runAsNonRoot` by default: the distroless `nonroot` user.
+pub const DEFAULT_RUN_AS_USER: i64 = 65532;
+
+/// A configuration value that is not valid; names the field and quotes the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    #[error("config field `{field}`: invalid value `{value}`: {expected}")]
+    Invalid {
+        field: String,
+        value: String,
+        expected: &'static str,
+    },
+    #[error("config field `{field}`: unknown field")]
+    Unknown { field: String },
+}
+
+/// Resource quantities for one of `requests` or `limits`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quantities {
+    pub cpu: String,
+    pub memory: String,
+}
+
+/// Default resources set where a container has none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resources {
+    pub requests: Quantities,
+    pub limits: Quantities,
+}
+
+impl Default for Resources {
+    fn default() -> Self {
+        Resources {
+            requests: Quantities {
+                cpu: "100m".to_string(),
+                memory: "128Mi".to_string(),
+            },
+            limits: Quantities {
+                cpu: "500m".to_string(),
+                memory: "512Mi".to_string(),
+            },
+        }
+    }
+}
+
+/// K01 hardening options, resolved for one plan.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Hardening {
     pub read_only_root_filesystem: bool,
     pub default_resources: bool,
+    pub resources: Resources,
 }
 
-/// Controls and containers exempted from fixing.
+/// Controls exempted from fixing in one workload (config and annotation merged).
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Exemptions {}
+pub struct Exemptions {
+    /// Ids exempted for the whole workload (lower case, as written).
+    pub controls: BTreeSet<String>,
+    /// `(container name, ids)` exempted for one container; empty ids: every control.
+    pub containers: Vec<(String, BTreeSet<String>)>,
+    /// Where the exemption came from, for the unfixable reason.
+    pub source: Option<String>,
+}
+
+impl Exemptions {
+    /// Whether `check` (an upstream or hardening id) is exempted for the whole workload.
+    pub fn exempts(&self, check: &str) -> bool {
+        matches_any(&self.controls, check)
+    }
+
+    /// Whether `check` is exempted for the container named `container`.
+    pub fn exempts_container(&self, check: &str, container: &str) -> bool {
+        self.exempts(check)
+            || self
+                .containers
+                .iter()
+                .any(|(name, ids)| name == container && (ids.is_empty() || matches_any(ids, check)))
+    }
+}
+
+fn matches_any(ids: &BTreeSet<String>, check: &str) -> bool {
+    let check = check.to_ascii_lowercase();
+    let control = check
+        .strip_suffix("_baseline")
+        .or_else(|| check.strip_suffix("_restricted"))
+        .unwrap_or(&check);
+    ids.iter()
+        .any(|id| id == "all" || *id == check || id == control)
+}
 
 /// How the level is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,4 +137,305 @@ pub enum LevelChoice {
     Fixed(crate::pss::Level),
     /// From the workload's Namespace labels `pod-security.kubernetes.io/enforce[-version]`.
     Namespace,
+}
+
+/// One exemption rule of the config file.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ExemptionRule {
+    pub namespace: Option<String>,
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub container: Option<String>,
+    /// Lower-case ids; empty: every control.
+    pub controls: BTreeSet<String>,
+}
+
+/// The whole configuration. Fields are public so CLI flags can override them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub level: LevelChoice,
+    pub version: Version,
+    /// With [`LevelChoice::Namespace`], the level for a namespace without an enforce label;
+    /// `None` is privileged (nothing checked or fixed), PSA's own default.
+    pub default_level: Option<Level>,
+    pub run_as_user: i64,
+    pub safe_only: bool,
+    /// `None`: on at restricted, off at baseline.
+    pub read_only_root_filesystem: Option<bool>,
+    /// `None`: on at restricted, off at baseline.
+    pub default_resources: Option<bool>,
+    pub resources: Resources,
+    pub exemptions: Vec<ExemptionRule>,
+    /// Webhook only: deny a request that stays in violation after fixing.
+    pub enforce: bool,
+    /// Webhook only: namespaces admitted untouched.
+    pub skip_namespaces: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            level: LevelChoice::Fixed(Level::Restricted),
+            version: Version::Latest,
+            default_level: None,
+            run_as_user: DEFAULT_RUN_AS_USER,
+            safe_only: false,
+            read_only_root_filesystem: None,
+            default_resources: None,
+            resources: Resources::default(),
+            exemptions: Vec::new(),
+            enforce: false,
+            skip_namespaces: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and validates a parsed `.pss-fix.yaml`. Unknown fields are errors (a typo must
+    /// not silently turn a setting off).
+    pub fn from_value(value: &Value) -> Result<Config, Error> {
+        let mut config = Config::default();
+        if value.is_null() {
+            return Ok(config);
+        }
+        let root = object(value, "")?;
+        for (key, value) in root {
+            match key.as_str() {
+                "level" => {
+                    config.level = match string(value, key)? {
+                        "namespace" => LevelChoice::Namespace,
+                        text => LevelChoice::Fixed(text.parse().map_err(|_| {
+                            invalid(key, value, "expected baseline, restricted or namespace")
+                        })?),
+                    }
+                }
+                "version" => {
+                    config.version = string(value, key)?
+                        .parse()
+                        .map_err(|_| invalid(key, value, "expected latest or v1.N"))?
+                }
+                "defaultLevel" => {
+                    config.default_level = match string(value, key)? {
+                        "privileged" => None,
+                        text => Some(text.parse().map_err(|_| {
+                            invalid(key, value, "expected privileged, baseline or restricted")
+                        })?),
+                    }
+                }
+                "runAsUser" => {
+                    config.run_as_user = value
+                        .as_i64()
+                        .filter(|uid| *uid > 0 && *uid <= i64::from(i32::MAX))
+                        .ok_or_else(|| invalid(key, value, "expected a non-zero UID"))?
+                }
+                "safeOnly" => config.safe_only = boolean(value, key)?,
+                "hardening" => read_hardening(value, &mut config)?,
+                "exemptions" => {
+                    config.exemptions = array(value, key)?
+                        .iter()
+                        .enumerate()
+                        .map(|(index, rule)| read_rule(rule, &format!("exemptions[{index}]")))
+                        .collect::<Result<_, _>>()?
+                }
+                "enforce" => config.enforce = boolean(value, key)?,
+                "skipNamespaces" => {
+                    config.skip_namespaces = strings(value, key)?;
+                }
+                _ => return Err(unknown("", key)),
+            }
+        }
+        Ok(config)
+    }
+
+    /// The policy for one workload at `level` and `version` (already resolved from the level
+    /// choice): hardening defaults by level, exemptions from the config rules that match the
+    /// workload and from its `pss-fix.dev/skip` annotations.
+    pub fn policy_for(&self, workload: &Workload, level: Level, version: Version) -> Policy {
+        let restricted = level == Level::Restricted;
+        let mut exemptions = Exemptions::default();
+        let mut sources = Vec::new();
+        for rule in self.exemptions.iter().filter(|rule| rule.matches(workload)) {
+            match &rule.container {
+                Some(container) => exemptions
+                    .containers
+                    .push((container.clone(), rule.controls.clone())),
+                None if rule.controls.is_empty() => {
+                    exemptions.controls.insert("all".to_string());
+                }
+                None => exemptions.controls.extend(rule.controls.iter().cloned()),
+            }
+            sources.push("config");
+        }
+        let annotated = skip_annotations(workload);
+        if !annotated.is_empty() {
+            exemptions.controls.extend(annotated);
+            sources.push(SKIP_ANNOTATION);
+        }
+        sources.dedup();
+        if !sources.is_empty() {
+            exemptions.source = Some(sources.join(" and "));
+        }
+        Policy {
+            level,
+            version,
+            safe_only: self.safe_only,
+            run_as_user: self.run_as_user,
+            hardening: Hardening {
+                read_only_root_filesystem: self.read_only_root_filesystem.unwrap_or(restricted),
+                default_resources: self.default_resources.unwrap_or(restricted),
+                resources: self.resources.clone(),
+            },
+            exemptions,
+        }
+    }
+}
+
+impl ExemptionRule {
+    fn matches(&self, workload: &Workload) -> bool {
+        let same = |want: &Option<String>, have: Option<&str>| {
+            want.as_deref().is_none_or(|want| Some(want) == have)
+        };
+        same(&self.namespace, workload.namespace.as_deref())
+            && same(&self.kind, Some(workload.kind.as_str()))
+            && same(&self.name, workload.name.as_deref())
+    }
+}
+
+/// The ids of `pss-fix.dev/skip` on the workload's metadata and its pod template's metadata.
+fn skip_annotations(workload: &Workload) -> BTreeSet<String> {
+    let mut pointers = vec!["/metadata"];
+    if let Some(pod) = workload.pod_pointers() {
+        pointers.push(pod.metadata);
+    }
+    pointers.dedup();
+    pointers
+        .into_iter()
+        .filter_map(|pointer| workload.object.pointer(pointer))
+        .filter_map(|metadata| metadata.get("annotations")?.get(SKIP_ANNOTATION)?.as_str())
+        .flat_map(|list| list.split(','))
+        .map(|id| id.trim().to_ascii_lowercase())
+        .filter(|id| !id.is_empty())
+        .collect()
+}
+
+fn read_hardening(value: &Value, config: &mut Config) -> Result<(), Error> {
+    for (key, value) in object(value, "hardening")? {
+        let field = format!("hardening.{key}");
+        match key.as_str() {
+            "readOnlyRootFilesystem" => {
+                config.read_only_root_filesystem = Some(boolean(value, &field)?)
+            }
+            "defaultResources" => config.default_resources = Some(boolean(value, &field)?),
+            "resources" => {
+                for (kind, value) in object(value, &field)? {
+                    let field = format!("{field}.{kind}");
+                    let target = match kind.as_str() {
+                        "requests" => &mut config.resources.requests,
+                        "limits" => &mut config.resources.limits,
+                        _ => return Err(unknown("hardening.resources.", kind)),
+                    };
+                    for (name, value) in object(value, &field)? {
+                        let slot = match name.as_str() {
+                            "cpu" => &mut target.cpu,
+                            "memory" => &mut target.memory,
+                            _ => return Err(unknown(&format!("{field}."), name)),
+                        };
+                        *slot = quantity_string(value, &format!("{field}.{name}"))?;
+                    }
+                }
+            }
+            _ => return Err(unknown("hardening.", key)),
+        }
+    }
+    Ok(())
+}
+
+fn read_rule(value: &Value, field: &str) -> Result<ExemptionRule, Error> {
+    let mut rule = ExemptionRule::default();
+    for (key, value) in object(value, field)? {
+        let field = format!("{field}.{key}");
+        match key.as_str() {
+            "namespace" => rule.namespace = Some(string(value, &field)?.to_string()),
+            "kind" => rule.kind = Some(string(value, &field)?.to_string()),
+            "name" => rule.name = Some(string(value, &field)?.to_string()),
+            "container" => rule.container = Some(string(value, &field)?.to_string()),
+            "controls" => {
+                rule.controls = strings(value, &field)?
+                    .into_iter()
+                    .map(|id| id.to_ascii_lowercase())
+                    .collect()
+            }
+            _ => return Err(unknown(&format!("{field}."), key)),
+        }
+    }
+    Ok(rule)
+}
+
+/// A resource quantity as Kubernetes accepts it (a YAML number like `1` or `0.5` is fine).
+fn quantity_string(value: &Value, field: &str) -> Result<String, Error> {
+    let text = match value {
+        Value::String(text) => text.clone(),
+        Value::Number(number) => number.to_string(),
+        _ => return Err(invalid(field, value, "expected a resource quantity")),
+    };
+    match crate::plan::quantity::parse(&text) {
+        Some(_) => Ok(text),
+        None => Err(invalid(
+            field,
+            value,
+            "expected a resource quantity such as 100m or 128Mi",
+        )),
+    }
+}
+
+fn invalid(field: &str, value: &Value, expected: &'static str) -> Error {
+    Error::Invalid {
+        field: field.to_string(),
+        value: match value {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        },
+        expected,
+    }
+}
+
+fn unknown(prefix: &str, key: &str) -> Error {
+    Error::Unknown {
+        field: format!("{prefix}{key}"),
+    }
+}
+
+fn object<'a>(value: &'a Value, field: &str) -> Result<&'a Map<String, Value>, Error> {
+    value.as_object().ok_or_else(|| {
+        invalid(
+            if field.is_empty() { "(root)" } else { field },
+            value,
+            "expected a mapping",
+        )
+    })
+}
+
+fn array<'a>(value: &'a Value, field: &str) -> Result<&'a Vec<Value>, Error> {
+    value
+        .as_array()
+        .ok_or_else(|| invalid(field, value, "expected a sequence"))
+}
+
+fn string<'a>(value: &'a Value, field: &str) -> Result<&'a str, Error> {
+    value
+        .as_str()
+        .ok_or_else(|| invalid(field, value, "expected a string"))
+}
+
+fn boolean(value: &Value, field: &str) -> Result<bool, Error> {
+    value
+        .as_bool()
+        .ok_or_else(|| invalid(field, value, "expected true or false"))
+}
+
+fn strings(value: &Value, field: &str) -> Result<Vec<String>, Error> {
+    array(value, field)?
+        .iter()
+        .map(|item| string(item, field).map(str::to_string))
+        .collect()
 }

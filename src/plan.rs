@@ -1,12 +1,20 @@
 //! Violations to a minimal RFC 6902 patch, plus what cannot be fixed and why.
 //!
-//! SKELETON: filled in by issue 3.
+//! Each violated control's remedy (in its `pss` module) edits a copy of the workload; the patch
+//! is the difference between the two, so every operation is one a remedy asked for, parents
+//! come before children and a new subtree is one `add`. K01 hardening (beyond PSS) is planned
+//! the same way after the PSS remedies.
+
+pub mod diff;
+pub mod fixer;
+pub mod hardening;
+pub mod quantity;
 
 use crate::pss::{Level, Version, Violation};
 use serde_json::Value;
 
 /// Whether applying a remedy can change what the workload does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Safety {
     Safe,
@@ -59,12 +67,68 @@ pub struct Plan {
     pub unfixable: Vec<Unfixable>,
     /// PSS violations of the input at the policy's level and version.
     pub violations: Vec<Violation>,
-    /// K01 hardening gaps of the input (not PSS violations).
-    pub hardening_gaps: Vec<Violation>,
+    /// K01 hardening gaps of the input (not PSS violations), for the hardening the policy
+    /// turns on.
+    pub hardening_gaps: Vec<HardeningGap>,
 }
 
-/// Plans the fixes for one workload object (not a List).
+/// A K01 hardening gap: not a PSS violation, and counted only when asked for.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HardeningGap {
+    /// `readOnlyRootFilesystem` or `resources`.
+    pub check: String,
+    /// JSON pointer of the container (relative to the workload).
+    pub path: String,
+    /// E.g. `container "app" must set securityContext.readOnlyRootFilesystem=true`.
+    pub message: String,
+}
+
+/// Reason given for a violation no remedy touched.
+pub const NO_REMEDY_REASON: &str = "not fixed by any remedy";
+
+/// Plans the fixes for one workload object (not a List): each violated control's remedy
+/// (unless the control is exempted), then the hardening the policy turns on. Every violation
+/// still there after the plan is listed in `unfixable` with the reason.
 pub fn plan(workload: &Value, policy: &Policy) -> Plan {
-    let _ = (workload, policy);
-    todo!("issue 3")
+    let violations = crate::pss::check(workload, policy.level, policy.version);
+    let hardening_gaps = hardening::gaps(workload, &policy.hardening);
+    let mut fixer = fixer::Fixer::new(workload.clone(), policy);
+    for violation in &violations {
+        if policy.exemptions.exempts(&violation.check) {
+            let source = policy.exemptions.source.as_deref().unwrap_or("config");
+            let reason = format!("exempted by {source}");
+            for path in &violation.paths {
+                fixer.refuse(&violation.check, path, &reason);
+            }
+        } else if let Some(control) = crate::pss::control_of(&violation.check) {
+            (control.remedy)(&mut fixer);
+        }
+    }
+    hardening::remedy(&mut fixer);
+    let remaining = crate::pss::check(fixer.object(), policy.level, policy.version);
+    let mut unfixable = Vec::new();
+    for violation in remaining {
+        let reasons: Vec<_> = fixer
+            .refused
+            .iter()
+            .filter(|refusal| refusal.check == violation.check)
+            .cloned()
+            .collect();
+        if reasons.is_empty() {
+            unfixable.push(Unfixable {
+                check: violation.check.clone(),
+                path: violation.path.clone(),
+                reason: NO_REMEDY_REASON.to_string(),
+            });
+        }
+        unfixable.extend(reasons);
+    }
+    let patch = json_patch::Patch(diff::diff(workload, fixer.object()));
+    Plan {
+        patch,
+        changes: std::mem::take(&mut fixer.changes),
+        unfixable,
+        violations,
+        hardening_gaps,
+    }
 }

@@ -92,22 +92,29 @@ command line is skipped when its path as given matches. Repeatable."
     )]
     pub exclude: Vec<String>,
 
-    /// The level to enforce: baseline, restricted, or namespace (from Namespace labels).
+    /// The level to enforce: baseline, restricted (default), or namespace.
     #[arg(
         long,
         value_enum,
-        default_value_t = LevelArg::Restricted,
-        long_help = "The level to enforce. `namespace` takes each workload's level and version \
-from the pod-security.kubernetes.io/enforce and enforce-version labels of its Namespace, found \
-among the Namespace documents of the inputs and of --namespaces; workloads whose Namespace is \
-unknown are held to --default-level and --pss-version. Workloads in a `privileged` namespace are \
-neither checked nor fixed."
+        long_help = "The level to enforce (default: the config file's `level`, else restricted). \
+`namespace` takes each workload's level and version from the pod-security.kubernetes.io/enforce \
+and enforce-version labels of its Namespace, found among the Namespace documents of the inputs \
+and of --namespaces; workloads whose Namespace is unknown or has no enforce label are held to \
+--default-level at --pss-version. Workloads in a `privileged` namespace are neither checked nor \
+fixed."
     )]
-    pub level: LevelArg,
+    pub level: Option<LevelArg>,
 
-    /// With --level namespace: the level for workloads whose Namespace is unknown.
-    #[arg(long, value_enum, value_name = "LEVEL", default_value_t = FixedLevel::Restricted)]
-    pub default_level: FixedLevel,
+    /// With --level namespace: the level where the Namespace does not say (default restricted).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "LEVEL",
+        long_help = "With --level namespace: the level of workloads whose Namespace is unknown \
+or has no enforce label (default: the config file's `defaultLevel`, else restricted; PSA's own \
+cluster default is privileged, but a file does not say which cluster it goes to)."
+    )]
+    pub default_level: Option<DefaultLevel>,
 
     /// With --level namespace: a file of Namespace documents to read the levels from.
     #[arg(
@@ -119,17 +126,16 @@ Namespace documents among the inputs."
     )]
     pub namespaces: Option<PathBuf>,
 
-    /// The PSS version: v1.0 to the newest known, or `latest`.
+    /// The PSS version: v1.0 to the newest known, or `latest` (default).
     #[arg(
         long,
         value_name = "VERSION",
-        default_value = "latest",
         value_parser = parse_version,
-        long_help = "The PSS version whose rules apply: `v1.N` (v1.0 up to the newest this build \
-knows, see --version) or `latest`. Versions newer than this build knows are treated as `latest`, \
-as PSA does."
+        long_help = "The PSS version whose rules apply: `v1.N` or `latest` (default: the config \
+file's `version`, else latest). Versions newer than this build knows (see --version) are \
+evaluated as the newest, as PSA does."
     )]
-    pub pss_version: Version,
+    pub pss_version: Option<Version>,
 
     /// Config file (default: .pss-fix.yaml in the current directory, if present).
     #[arg(
@@ -186,18 +192,22 @@ pub enum LevelArg {
     Namespace,
 }
 
-/// `--default-level`: a level that is not `namespace`.
+/// `--default-level`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FixedLevel {
+pub enum DefaultLevel {
+    /// Nothing is checked or fixed.
+    Privileged,
     Baseline,
     Restricted,
 }
 
-impl From<FixedLevel> for Level {
-    fn from(level: FixedLevel) -> Level {
-        match level {
-            FixedLevel::Baseline => Level::Baseline,
-            FixedLevel::Restricted => Level::Restricted,
+impl DefaultLevel {
+    /// The level to check, `None` for privileged.
+    pub fn level(self) -> Option<Level> {
+        match self {
+            DefaultLevel::Privileged => None,
+            DefaultLevel::Baseline => Some(Level::Baseline),
+            DefaultLevel::Restricted => Some(Level::Restricted),
         }
     }
 }
@@ -287,10 +297,10 @@ pub fn command() -> clap::Command {
     Cli::command().version(VERSION.as_str())
 }
 
-/// Parses `v1.N` or `latest`.
+/// Parses `v1.N` or `latest`, quoting the value when it is neither.
 fn parse_version(text: &str) -> Result<Version, String> {
-    crate::manifest::parse_pss_version(text)
-        .ok_or_else(|| format!("`{text}` is not a PSS version (expected `v1.N` or `latest`)"))
+    text.parse()
+        .map_err(|error: crate::pss::ParseError| error.to_string())
 }
 
 #[cfg(test)]
@@ -318,7 +328,6 @@ mod tests {
     fn pss_version_accepts_minor_and_latest() {
         assert_eq!(parse_version("v1.25"), Ok(Version::Minor(25)));
         assert_eq!(parse_version("latest"), Ok(Version::Latest));
-        assert_eq!(parse_version("v1.999"), Ok(Version::Latest));
         assert!(parse_version("1.25").is_err());
         assert!(parse_version("v2.0").is_err());
     }
@@ -335,8 +344,8 @@ mod tests {
         let Command::Check(args) = cli.command else {
             panic!("not check")
         };
-        assert_eq!(args.selection.level, LevelArg::Restricted);
-        assert_eq!(args.selection.pss_version, Version::Latest);
+        assert_eq!(args.selection.level, None);
+        assert_eq!(args.selection.pss_version, None);
         assert!(args.selection.paths.is_empty());
         assert_eq!(args.output, OutputFormat::Text);
     }

@@ -5,19 +5,15 @@
 //! where workload-relative patches become document-relative ones (List items) and where
 //! findings get their FILE:LINE:COL. It knows nothing of paths, output formats or exit codes.
 
-use crate::plan::{self, Change, Plan, Policy, Unfixable};
-use crate::pss::{Level, Version, Violation};
+use crate::config::Config;
+use crate::plan::{self, Change, HardeningGap, Plan, Unfixable};
+use crate::pss::{self, Level, Version, Violation};
 use crate::workload;
 use crate::yaml;
 use json_patch::jsonptr::PointerBuf;
 use json_patch::{Patch, PatchOperation};
 use serde_json::Value;
 use std::collections::HashMap;
-
-/// Label naming the level PSA enforces in a namespace.
-const ENFORCE_LABEL: &str = "pod-security.kubernetes.io/enforce";
-/// Label naming the PSS version PSA enforces in a namespace.
-const ENFORCE_VERSION_LABEL: &str = "pod-security.kubernetes.io/enforce-version";
 
 /// What a namespace enforces, from its pod-security labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +31,7 @@ pub enum LevelSource {
     Flag,
     /// The workload's Namespace labels.
     Namespace,
-    /// `--default-level`: the Namespace is unknown.
+    /// `--default-level`: the Namespace is unknown or has no enforce label.
     Default,
 }
 
@@ -46,17 +42,18 @@ pub struct HeldTo {
     pub source: LevelSource,
 }
 
-/// How levels are chosen, and the policy knobs every plan shares. Built once per run.
+/// How levels are chosen, and the configuration every plan starts from. Built once per run.
 #[derive(Debug, Clone)]
 pub struct Policies {
     /// `Some` for `--level baseline|restricted`; `None` for `--level namespace`.
     pub fixed: Option<(Level, Version)>,
-    /// With `--level namespace`: the level and version of workloads whose Namespace is unknown.
-    pub default: (Level, Version),
-    /// With `--level namespace`: what each known namespace enforces.
+    /// With `--level namespace`: what workloads are held to whose Namespace is unknown or
+    /// has no enforce label.
+    pub default: Enforce,
+    /// With `--level namespace`: what each Namespace with an enforce label enforces.
     pub namespaces: HashMap<String, Enforce>,
-    /// The policy knobs besides level and version (those are overwritten per workload).
-    pub template: Policy,
+    /// Hardening, defaults and exemptions (flags already applied).
+    pub config: Config,
 }
 
 impl Policies {
@@ -74,19 +71,16 @@ impl Policies {
                 source: LevelSource::Namespace,
             },
             None => HeldTo {
-                enforce: Enforce::Level(self.default.0, self.default.1),
+                enforce: self.default,
                 source: LevelSource::Default,
             },
         }
     }
 
-    /// The full policy for one workload at `level` and `version`.
-    fn policy(&self, level: Level, version: Version) -> Policy {
-        Policy {
-            level,
-            version,
-            ..self.template.clone()
-        }
+    /// Records the Namespaces `document` declares (itself or List items) that carry an
+    /// enforce label.
+    pub fn learn_namespaces(&mut self, document: &Value) {
+        self.namespaces.extend(namespaces(document));
     }
 }
 
@@ -118,7 +112,7 @@ pub struct WorkloadReport {
     pub changes: Vec<Change>,
     pub unfixable: Vec<Located<Unfixable>>,
     pub violations: Vec<Located<Violation>>,
-    pub hardening_gaps: Vec<Located<Violation>>,
+    pub hardening_gaps: Vec<Located<HardeningGap>>,
 }
 
 /// A manifest after the engine ran over it.
@@ -167,9 +161,10 @@ fn judge(
 ) -> WorkloadReport {
     let held_to = policies.held_to(found.namespace.as_deref());
     let plan = match held_to.enforce {
-        Enforce::Level(level, version) => {
-            plan::plan(found.object, &policies.policy(level, version))
-        }
+        Enforce::Level(level, version) => plan::plan(
+            found.object,
+            &policies.config.policy_for(found, level, version),
+        ),
         Enforce::Privileged => Plan {
             patch: Patch(Vec::new()),
             changes: Vec::new(),
@@ -179,15 +174,6 @@ fn judge(
         },
     };
     let locate = |path: &str| stream.location(document, &format!("{}{path}", found.pointer));
-    let located = |violations: Vec<Violation>| {
-        violations
-            .into_iter()
-            .map(|item| {
-                let (line, column) = locate(&item.path);
-                Located { item, line, column }
-            })
-            .collect()
-    };
     let (line, column) = locate("");
     WorkloadReport {
         document,
@@ -198,19 +184,27 @@ fn judge(
         line,
         column,
         held_to,
-        unfixable: plan
-            .unfixable
-            .into_iter()
-            .map(|item| {
-                let (line, column) = locate(&item.path);
-                Located { item, line, column }
-            })
-            .collect(),
-        violations: located(plan.violations),
-        hardening_gaps: located(plan.hardening_gaps),
+        unfixable: located(plan.unfixable, |item| &item.path, locate),
+        violations: located(plan.violations, |item| &item.path, locate),
+        hardening_gaps: located(plan.hardening_gaps, |item| &item.path, locate),
         patch: plan.patch,
         changes: plan.changes,
     }
+}
+
+/// Pairs each finding with the place of the field at its path.
+fn located<T>(
+    items: Vec<T>,
+    path: impl Fn(&T) -> &String,
+    locate: impl Fn(&str) -> (usize, usize),
+) -> Vec<Located<T>> {
+    items
+        .into_iter()
+        .map(|item| {
+            let (line, column) = locate(path(&item));
+            Located { item, line, column }
+        })
+        .collect()
 }
 
 /// The operations of `patch` (relative to a workload) made relative to its document, for a
@@ -253,8 +247,8 @@ fn prefixed(patch: &Patch, pointer: &str) -> Vec<PatchOperation> {
         .collect()
 }
 
-/// The Namespaces a document declares (itself, or the items of a List) with what each
-/// enforces. A Namespace without an enforce label enforces `privileged`, as PSA does.
+/// The Namespaces a document declares (itself, or the items of a List) that carry an
+/// enforce label, with what each enforces (read as PSA reads the labels).
 pub fn namespaces(document: &Value) -> Vec<(String, Enforce)> {
     match document.get("kind").and_then(Value::as_str) {
         Some("Namespace") => namespace(document).into_iter().collect(),
@@ -267,44 +261,20 @@ pub fn namespaces(document: &Value) -> Vec<(String, Enforce)> {
     }
 }
 
-/// One Namespace object's name and enforced level; `None` when it is not a named Namespace.
+/// One Namespace object's name and enforced level; `None` when it is not a named Namespace or
+/// has no enforce label.
 fn namespace(object: &Value) -> Option<(String, Enforce)> {
     if object.get("kind").and_then(Value::as_str) != Some("Namespace") {
         return None;
     }
     let metadata = object.get("metadata")?;
     let name = metadata.get("name")?.as_str()?.to_owned();
-    let label = |key: &str| {
-        metadata
-            .get("labels")
-            .and_then(|labels| labels.get(key))
-            .and_then(Value::as_str)
-    };
-    // PSA fails closed on malformed labels: a bad level reads as `restricted`, a bad version
-    // as `latest`. An unset level means `privileged`.
-    let version = label(ENFORCE_VERSION_LABEL)
-        .and_then(parse_pss_version)
-        .unwrap_or(Version::Latest);
-    let enforce = match label(ENFORCE_LABEL) {
-        None | Some("privileged") => Enforce::Privileged,
-        Some("baseline") => Enforce::Level(Level::Baseline, version),
-        Some(_) => Enforce::Level(Level::Restricted, version),
+    let labels = metadata.get("labels")?.as_object()?;
+    let enforce = match pss::enforced_level(labels)? {
+        (None, _) => Enforce::Privileged,
+        (Some(level), version) => Enforce::Level(level, version),
     };
     Some((name, enforce))
-}
-
-/// `v1.N` or `latest`, as `--pss-version` and the enforce-version label hold it; versions newer
-/// than this build knows are `latest`, as PSA reads them.
-pub fn parse_pss_version(text: &str) -> Option<Version> {
-    if text == "latest" {
-        return Some(Version::Latest);
-    }
-    let minor = text.strip_prefix("v1.")?.parse::<u32>().ok()?;
-    Some(if minor > crate::pss::NEWEST_MINOR {
-        Version::Latest
-    } else {
-        Version::Minor(minor)
-    })
 }
 
 #[cfg(test)]
@@ -315,7 +285,8 @@ mod tests {
     #[test]
     fn namespace_labels_give_level_and_version() {
         let document = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {
-            "name": "shop", "labels": {ENFORCE_LABEL: "baseline", ENFORCE_VERSION_LABEL: "v1.25"}}});
+            "name": "shop", "labels": {pss::ENFORCE_LABEL: "baseline",
+                pss::ENFORCE_VERSION_LABEL: "v1.25"}}});
         assert_eq!(
             namespaces(&document),
             vec![(
@@ -326,20 +297,20 @@ mod tests {
     }
 
     #[test]
-    fn namespace_without_label_is_privileged_and_lists_are_read() {
+    fn lists_are_read_and_unlabelled_namespaces_skipped() {
         let document = json!({"apiVersion": "v1", "kind": "List", "items": [
-            {"kind": "Namespace", "metadata": {"name": "open"}},
+            {"kind": "Namespace", "metadata": {"name": "unlabelled"}},
+            {"kind": "Namespace", "metadata": {"name": "open",
+                "labels": {pss::ENFORCE_LABEL: "privileged"}}},
             {"kind": "ConfigMap", "metadata": {"name": "x"}},
             {"kind": "Namespace", "metadata": {"name": "locked",
-                "labels": {ENFORCE_LABEL: "restricted"}}}]});
+                "labels": {pss::ENFORCE_LABEL: "restricted"}}}]});
+        let locked = Enforce::Level(Level::Restricted, Version::Latest);
         assert_eq!(
             namespaces(&document),
             vec![
                 ("open".to_owned(), Enforce::Privileged),
-                (
-                    "locked".to_owned(),
-                    Enforce::Level(Level::Restricted, Version::Latest)
-                ),
+                ("locked".to_owned(), locked),
             ]
         );
     }
@@ -348,9 +319,9 @@ mod tests {
     fn unknown_namespace_falls_back_to_default() {
         let policies = Policies {
             fixed: None,
-            default: (Level::Baseline, Version::Minor(30)),
+            default: Enforce::Level(Level::Baseline, Version::Minor(30)),
             namespaces: HashMap::from([("shop".to_owned(), Enforce::Privileged)]),
-            template: template(),
+            config: Config::default(),
         };
         assert_eq!(policies.held_to(Some("shop")).enforce, Enforce::Privileged);
         assert_eq!(
@@ -382,16 +353,5 @@ mod tests {
             ])
         );
         assert_eq!(prefixed(&patch, ""), patch.0);
-    }
-
-    fn template() -> Policy {
-        Policy {
-            level: Level::Restricted,
-            version: Version::Latest,
-            safe_only: false,
-            run_as_user: 65532,
-            hardening: crate::config::Hardening::default(),
-            exemptions: crate::config::Exemptions::default(),
-        }
     }
 }

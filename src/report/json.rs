@@ -15,12 +15,12 @@
 //! applies) and `unfixable` (`[{"check", "path", "reason", "line", "column"}]`).
 //!
 //! `check` adds `line` and `column` of the workload, `violations`
-//! (`[{"check", "level", "path", "message", "line", "column"}]`, PSS violations as PSA judges
-//! them) and `hardening_gaps` (the same shape, K01 hardening).
+//! (`[{"check", "level", "path", "paths", "message", "line", "column"}]`, PSS violations as PSA judges
+//! them; `paths` lists every offending field when there are several) and `hardening_gaps`
+//! (`[{"check", "path", "message", "line", "column"}]`, K01 hardening).
 
-use super::{level_name, version_name};
 use crate::manifest::{Enforce, LevelSource, Located, WorkloadReport};
-use crate::plan::Unfixable;
+use crate::plan::{HardeningGap, Unfixable};
 use crate::pss::Violation;
 use serde::Serialize;
 use std::io::{self, Write};
@@ -73,7 +73,7 @@ impl<'a> Identity<'a> {
     fn new(file: &'a str, workload: &'a WorkloadReport) -> Identity<'a> {
         let (level, version) = match workload.held_to.enforce {
             Enforce::Privileged => ("privileged", None),
-            Enforce::Level(level, version) => (level_name(level), Some(version_name(version))),
+            Enforce::Level(level, version) => (level.as_str(), Some(version.to_string())),
         };
         Identity {
             file,
@@ -116,7 +116,7 @@ pub struct CheckEntry<'a> {
     line: usize,
     column: usize,
     violations: &'a [Located<Violation>],
-    hardening_gaps: &'a [Located<Violation>],
+    hardening_gaps: &'a [Located<HardeningGap>],
 }
 
 impl<'a> CheckEntry<'a> {

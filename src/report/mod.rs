@@ -11,34 +11,15 @@ pub mod sarif;
 pub mod text;
 
 use crate::manifest::{Enforce, WorkloadReport};
-use crate::pss::{Level, Version};
 
 /// Display name of the standard input.
 pub const STDIN_NAME: &str = "<stdin>";
-
-/// `baseline` or `restricted`.
-pub fn level_name(level: Level) -> &'static str {
-    match level {
-        Level::Baseline => "baseline",
-        Level::Restricted => "restricted",
-    }
-}
-
-/// `v1.N` or `latest`.
-pub fn version_name(version: Version) -> String {
-    match version {
-        Version::Minor(minor) => format!("v1.{minor}"),
-        Version::Latest => "latest".to_owned(),
-    }
-}
 
 /// `restricted latest`, `baseline v1.25` or `privileged`.
 pub fn enforce_name(enforce: Enforce) -> String {
     match enforce {
         Enforce::Privileged => "privileged".to_owned(),
-        Enforce::Level(level, version) => {
-            format!("{} {}", level_name(level), version_name(version))
-        }
+        Enforce::Level(level, version) => format!("{level} {version}"),
     }
 }
 
@@ -57,7 +38,7 @@ pub(crate) mod fixtures {
     //! Hand-built workload reports for the writers' tests (no engine involved).
 
     use crate::manifest::{Enforce, HeldTo, LevelSource, Located, WorkloadReport};
-    use crate::plan::{Change, Safety, Unfixable};
+    use crate::plan::{Change, HardeningGap, Safety, Unfixable};
     use crate::pss::{Level, Version, Violation};
     use json_patch::Patch;
     use serde_json::json;
@@ -73,6 +54,7 @@ pub(crate) mod fixtures {
                 check: check.to_owned(),
                 level: Level::Restricted,
                 path: path.to_owned(),
+                paths: vec![path.to_owned()],
                 message: format!("{check} is not allowed"),
             },
             line,
@@ -121,9 +103,8 @@ pub(crate) mod fixtures {
                 ),
             ],
             hardening_gaps: vec![Located {
-                item: Violation {
+                item: HardeningGap {
                     check: "readOnlyRootFilesystem".to_owned(),
-                    level: Level::Restricted,
                     path: "/spec/template/spec/containers/0".to_owned(),
                     message: "container \"app\" should set readOnlyRootFilesystem".to_owned(),
                 },

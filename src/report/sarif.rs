@@ -11,13 +11,20 @@
 //! SARIF is one JSON object, so results are collected (they are small) and written at the end.
 
 use super::{enforce_name, workload_name};
-use crate::manifest::{Located, WorkloadReport};
-use crate::pss::Violation;
+use crate::manifest::WorkloadReport;
 use serde_json::{json, Value};
 use std::io::{self, Write};
 
 /// Where rules link to for help.
 const HELP_URI: &str = "https://kubernetes.io/docs/concepts/security/pod-security-standards/";
+
+/// Where a finding is: file, JSON pointer within the document, line and column.
+struct Place<'a> {
+    file: &'a str,
+    pointer: String,
+    line: usize,
+    column: usize,
+}
 
 /// A SARIF log being built.
 pub struct SarifLog {
@@ -43,27 +50,31 @@ impl SarifLog {
         let held_to = enforce_name(workload.held_to.enforce);
         for found in &workload.violations {
             let text = format!("{name} [{held_to}]: {}", found.item.message);
-            self.result(file, workload, found, text, false);
+            let place = Place {
+                file,
+                pointer: format!("{}{}", workload.pointer, found.item.path),
+                line: found.line,
+                column: found.column,
+            };
+            self.result(&found.item.check, place, text, false);
         }
         for found in &workload.hardening_gaps {
             let text = format!("{name} [hardening]: {}", found.item.message);
-            self.result(file, workload, found, text, true);
+            let place = Place {
+                file,
+                pointer: format!("{}{}", workload.pointer, found.item.path),
+                line: found.line,
+                column: found.column,
+            };
+            self.result(&found.item.check, place, text, true);
         }
     }
 
-    fn result(
-        &mut self,
-        file: &str,
-        workload: &WorkloadReport,
-        found: &Located<Violation>,
-        text: String,
-        hardening: bool,
-    ) {
-        let check = &found.item.check;
+    fn result(&mut self, check: &str, place: Place<'_>, text: String, hardening: bool) {
         let index = match self.rules.iter().position(|(id, _)| id == check) {
             Some(index) => index,
             None => {
-                self.rules.push((check.clone(), hardening));
+                self.rules.push((check.to_owned(), hardening));
                 self.rules.len() - 1
             }
         };
@@ -78,10 +89,10 @@ impl SarifLog {
             "level": level,
             "message": {"text": text},
             "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": uri(file), "uriBaseId": "%SRCROOT%"},
-                "region": {"startLine": found.line, "startColumn": found.column}
+                "artifactLocation": {"uri": uri(place.file), "uriBaseId": "%SRCROOT%"},
+                "region": {"startLine": place.line, "startColumn": place.column}
             }}],
-            "properties": {"pointer": format!("{}{}", workload.pointer, found.item.path)}
+            "properties": {"pointer": place.pointer}
         }));
     }
 

@@ -10,7 +10,7 @@
 //! `  fixed CHECK (LEVEL, safe|changes-behaviour) at PATH: DESCRIPTION`, and one per violation
 //! left `  unfixable CHECK at LINE:COL PATH: REASON`.
 
-use super::{enforce_name, level_name, workload_name};
+use super::{enforce_name, workload_name};
 use crate::manifest::{LevelSource, WorkloadReport};
 use crate::plan::Safety;
 use std::io::{self, Write};
@@ -63,7 +63,7 @@ pub fn write_explanation(
         enforce_name(workload.held_to.enforce)
     )?;
     for change in &workload.changes {
-        let level = change.level.map_or("hardening", level_name);
+        let level = change.level.map_or("hardening", |level| level.as_str());
         let safety = match change.safety {
             Safety::Safe => "safe",
             Safety::ChangesBehaviour => "changes-behaviour",

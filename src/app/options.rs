@@ -127,7 +127,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "until branch yaml lands: yaml::Stream::parse is a skeleton"]
     fn flags_override_the_config_file() {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("c.yaml");
@@ -164,7 +163,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "until branch yaml lands: yaml::Stream::parse is a skeleton"]
     fn namespace_level_defaults_to_restricted_unknown_namespaces() {
         let none = selection(&[
             "p",
@@ -183,7 +181,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "until branch yaml lands: yaml::Stream::parse is a skeleton"]
     fn config_errors_name_the_file() {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("c.yaml");

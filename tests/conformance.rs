@@ -41,6 +41,8 @@ struct Counts {
     failing: usize,
     fixed: usize,
     unfixable: usize,
+    /// (check, reason) -> fixtures left with it.
+    reasons: BTreeMap<(String, String), usize>,
 }
 
 #[test]
@@ -104,6 +106,12 @@ fn checker_and_fixer_agree_with_upstream_fixtures() {
             .all(|v| plan.unfixable.iter().any(|u| u.check == v.check))
         {
             entry.unfixable += 1;
+            for u in &plan.unfixable {
+                *entry
+                    .reasons
+                    .entry((u.check.clone(), u.reason.clone()))
+                    .or_default() += 1;
+            }
         } else {
             failures.push(format!(
                 "{}: still violates {:?}, unfixable {:?}",
@@ -126,6 +134,9 @@ fn checker_and_fixer_agree_with_upstream_fixtures() {
             "{level}: {} fixtures checked, {} agreeing; {} failing fixtures: {} fixed, {} unfixable",
             c.checked, c.agreeing, c.failing, c.fixed, c.unfixable
         );
+        for ((check, reason), count) in &c.reasons {
+            eprintln!("  unfixable {check}: {reason}: {count}");
+        }
     }
     assert!(
         failures.is_empty(),

@@ -517,3 +517,235 @@ fn shorten(mut warning: String) -> String {
     }
     warning
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::collections::HashMap;
+
+    struct Labels(HashMap<&'static str, Value>);
+
+    impl NamespaceLabels for Labels {
+        fn labels(&self, namespace: &str) -> Option<Map<String, Value>> {
+            self.0.get(namespace)?.as_object().cloned()
+        }
+    }
+
+    fn request(operation: &str, object: Value, old_object: Value) -> Value {
+        json!({
+            "apiVersion": "admission.k8s.io/v1",
+            "kind": "AdmissionReview",
+            "request": {
+                "uid": "705ab4f5-6393-11e8-b7cc-42010a800002",
+                "kind": {"group": "", "version": "v1", "kind": "Pod"},
+                "resource": {"group": "", "version": "v1", "resource": "pods"},
+                "namespace": "team-a",
+                "operation": operation,
+                "object": object,
+                "oldObject": old_object,
+                "dryRun": false
+            }
+        })
+    }
+
+    fn pod() -> Value {
+        json!({
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "web", "namespace": "team-a"},
+            "spec": {"containers": [{"name": "app", "image": "nginx"}]}
+        })
+    }
+
+    fn review_value(body: &Value, config: &Config) -> Review {
+        let bytes = serde_json::to_vec(body).unwrap();
+        review(
+            &bytes,
+            Context {
+                config,
+                namespaces: None,
+            },
+        )
+    }
+
+    fn assert_skipped(answer: &Review, reason: &str) {
+        assert_eq!(answer.http_status, 200);
+        assert_eq!(answer.summary.outcome, Some(Outcome::Skipped));
+        assert_eq!(answer.summary.reason, reason);
+        let response = &answer.response.response;
+        assert_eq!(response.uid, "705ab4f5-6393-11e8-b7cc-42010a800002");
+        assert!(response.allowed);
+        assert_eq!((&response.patch, &response.patch_type), (&None, &None));
+        assert!(response.warnings.is_empty() && response.audit_annotations.is_empty());
+    }
+
+    #[test]
+    fn invalid_bodies_get_400_with_the_reason_and_the_uid_when_known() {
+        let config = Config::default();
+        let cases: [(&[u8], &str, &str); 6] = [
+            (b"{not json", "", "body is not JSON"),
+            (b"[1, 2]", "", "body is not a JSON object"),
+            (
+                br#"{"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview","request":{"uid":"u1"}}"#,
+                "u1",
+                "unsupported apiVersion `admission.k8s.io/v1beta1`, expected `admission.k8s.io/v1`",
+            ),
+            (
+                br#"{"apiVersion":"admission.k8s.io/v1","kind":"Pod"}"#,
+                "",
+                "unsupported kind `Pod`, expected `AdmissionReview`",
+            ),
+            (
+                br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}"#,
+                "",
+                "missing `request` object",
+            ),
+            (
+                br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u2"}}"#,
+                "u2",
+                "missing `request.operation`",
+            ),
+        ];
+        for (body, uid, message) in cases {
+            let answer = review(
+                body,
+                Context {
+                    config: &config,
+                    namespaces: None,
+                },
+            );
+            assert_eq!(answer.http_status, 400, "{message}");
+            assert_eq!(answer.summary.outcome, Some(Outcome::Invalid));
+            let response = &answer.response.response;
+            assert_eq!(response.uid, uid);
+            assert!(!response.allowed);
+            let status = response.status.as_ref().unwrap();
+            assert_eq!((status.code, status.reason), (400, "BadRequest"));
+            assert!(
+                status.message.starts_with("invalid AdmissionReview: ")
+                    && status.message.contains(message),
+                "{} lacks {message}",
+                status.message
+            );
+        }
+    }
+
+    #[test]
+    fn other_kinds_operations_and_subresources_pass_untouched() {
+        let config = Config::default();
+        let config_map = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
+        let answer = review_value(&request("CREATE", config_map, Value::Null), &config);
+        assert_skipped(&answer, "not a workload kind");
+
+        let answer = review_value(&request("DELETE", Value::Null, pod()), &config);
+        assert_skipped(&answer, "not a workload kind");
+
+        let answer = review_value(&request("CONNECT", pod(), Value::Null), &config);
+        assert_skipped(&answer, "operation");
+
+        let mut body = request("CREATE", pod(), Value::Null);
+        body["request"]["subResource"] = json!("status");
+        assert_skipped(&review_value(&body, &config), "subresource");
+    }
+
+    #[test]
+    fn updates_are_planned_only_when_the_pod_template_changes() {
+        let config = Config::default();
+        let deployment = |replicas: u32, image: &str| {
+            json!({
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "web"},
+                "spec": {
+                    "replicas": replicas,
+                    "template": {"spec": {"containers": [{"name": "app", "image": image}]}}
+                }
+            })
+        };
+        let scaled = request("UPDATE", deployment(3, "nginx"), deployment(2, "nginx"));
+        assert_skipped(&review_value(&scaled, &config), "pod template unchanged");
+
+        let pod_update = request("UPDATE", pod(), pod());
+        assert_skipped(&review_value(&pod_update, &config), "pod update");
+    }
+
+    #[test]
+    fn mirror_pods_skipped_namespaces_and_privileged_namespaces_pass_untouched() {
+        let mut mirror = pod();
+        mirror["metadata"]["annotations"] = json!({"kubernetes.io/config.mirror": "abc"});
+        let config = Config::default();
+        assert_skipped(
+            &review_value(&request("CREATE", mirror, Value::Null), &config),
+            "mirror pod",
+        );
+
+        let config = Config {
+            skip_namespaces: vec!["team-a".into()],
+            ..Config::default()
+        };
+        assert_skipped(
+            &review_value(&request("CREATE", pod(), Value::Null), &config),
+            "skipped namespace",
+        );
+
+        let config = Config {
+            level: LevelChoice::Namespace,
+            ..Config::default()
+        };
+        let labels = Labels(HashMap::from([(
+            "team-a",
+            json!({"pod-security.kubernetes.io/enforce": "privileged"}),
+        )]));
+        let body = serde_json::to_vec(&request("CREATE", pod(), Value::Null)).unwrap();
+        let context = Context {
+            config: &config,
+            namespaces: Some(&labels),
+        };
+        assert_skipped(&review(&body, context), "privileged namespace");
+        // Unknown namespace, no defaultLevel: privileged, as PSA's default.
+        let empty = Labels(HashMap::new());
+        let context = Context {
+            config: &config,
+            namespaces: Some(&empty),
+        };
+        assert_skipped(&review(&body, context), "privileged namespace");
+    }
+
+    #[test]
+    fn namespace_labels_choose_level_and_version() {
+        let config = Config {
+            level: LevelChoice::Namespace,
+            default_level: Some(Level::Baseline),
+            ..Config::default()
+        };
+        let labels = Labels(HashMap::from([(
+            "strict",
+            json!({
+                "pod-security.kubernetes.io/enforce": "restricted",
+                "pod-security.kubernetes.io/enforce-version": "v1.30"
+            }),
+        )]));
+        let context = Context {
+            config: &config,
+            namespaces: Some(&labels),
+        };
+        assert_eq!(
+            level_for("strict", context),
+            Some((Level::Restricted, Version::Minor(30)))
+        );
+        assert_eq!(
+            level_for("elsewhere", context),
+            Some((Level::Baseline, Version::Latest))
+        );
+    }
+
+    #[test]
+    fn warnings_are_cut_below_120_characters_on_a_char_boundary() {
+        let long = format!("pss-fix cannot fix x: {}", "é".repeat(200));
+        let short = shorten(long);
+        assert_eq!(short.chars().count(), MAX_WARNING_CHARS);
+        assert!(short.ends_with("..."));
+        assert_eq!(shorten("short".into()), "short");
+    }
+}

@@ -5,13 +5,16 @@
 //! come before children and a new subtree is one `add`. K01 hardening (beyond PSS) is planned
 //! the same way after the PSS remedies.
 
+pub mod diff;
+pub mod fixer;
+pub mod hardening;
 pub mod quantity;
 
 use crate::pss::{Level, Version, Violation};
 use serde_json::Value;
 
 /// Whether applying a remedy can change what the workload does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Safety {
     Safe,
@@ -80,8 +83,52 @@ pub struct HardeningGap {
     pub message: String,
 }
 
-/// Plans the fixes for one workload object (not a List).
+/// Reason given for a violation no remedy touched.
+pub const NO_REMEDY_REASON: &str = "not fixed by any remedy";
+
+/// Plans the fixes for one workload object (not a List): each violated control's remedy
+/// (unless the control is exempted), then the hardening the policy turns on. Every violation
+/// still there after the plan is listed in `unfixable` with the reason.
 pub fn plan(workload: &Value, policy: &Policy) -> Plan {
-    let _ = (workload, policy);
-    todo!("issue 3")
+    let violations = crate::pss::check(workload, policy.level, policy.version);
+    let hardening_gaps = hardening::gaps(workload, &policy.hardening);
+    let mut fixer = fixer::Fixer::new(workload.clone(), policy);
+    for violation in &violations {
+        if policy.exemptions.exempts(&violation.check) {
+            let source = policy.exemptions.source.as_deref().unwrap_or("config");
+            let reason = format!("exempted by {source}");
+            for path in &violation.paths {
+                fixer.refuse(&violation.check, path, &reason);
+            }
+        } else if let Some(control) = crate::pss::control_of(&violation.check) {
+            (control.remedy)(&mut fixer);
+        }
+    }
+    hardening::remedy(&mut fixer);
+    let remaining = crate::pss::check(fixer.object(), policy.level, policy.version);
+    let mut unfixable = Vec::new();
+    for violation in remaining {
+        let reasons: Vec<_> = fixer
+            .refused
+            .iter()
+            .filter(|refusal| refusal.check == violation.check)
+            .cloned()
+            .collect();
+        if reasons.is_empty() {
+            unfixable.push(Unfixable {
+                check: violation.check.clone(),
+                path: violation.path.clone(),
+                reason: NO_REMEDY_REASON.to_string(),
+            });
+        }
+        unfixable.extend(reasons);
+    }
+    let patch = json_patch::Patch(diff::diff(workload, fixer.object()));
+    Plan {
+        patch,
+        changes: std::mem::take(&mut fixer.changes),
+        unfixable,
+        violations,
+        hardening_gaps,
+    }
 }

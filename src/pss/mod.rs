@@ -6,6 +6,28 @@
 //! Check order, per-version behaviour, level overrides (a restricted check replacing a baseline
 //! one) and message wording follow upstream, so a message here reads as PSA's would.
 
+pub mod allow_privilege_escalation;
+pub mod app_armor_profile;
+pub mod capabilities;
+pub mod catalog;
+pub mod host_namespaces;
+pub mod host_path_volumes;
+pub mod host_ports;
+pub mod host_probes;
+pub mod message;
+pub mod pod;
+pub mod privileged;
+pub mod proc_mount;
+pub mod restricted_volumes;
+pub mod run_as_non_root;
+pub mod run_as_user;
+pub mod se_linux_options;
+pub mod seccomp_profile;
+pub mod sysctls;
+pub mod windows_host_process;
+
+use crate::plan::fixer::Fixer;
+use pod::Pod;
 use serde_json::Value;
 use std::fmt;
 use std::str::FromStr;
@@ -135,12 +157,268 @@ pub struct Violation {
     pub message: String,
 }
 
+/// What a check found: upstream's reason and detail, and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub reason: String,
+    pub detail: String,
+    pub paths: Vec<String>,
+}
+
+impl Finding {
+    pub fn new(reason: &str, detail: String, paths: Vec<String>) -> Finding {
+        Finding {
+            reason: reason.to_string(),
+            detail,
+            paths,
+        }
+    }
+}
+
+/// One upstream check: its id, the level it belongs to, the first version it is in force,
+/// the baseline checks it replaces at the restricted level, its check and its remedy.
+pub struct Control {
+    pub id: &'static str,
+    pub level: Level,
+    pub since: u32,
+    pub overrides: &'static [&'static str],
+    pub check: fn(&Pod, Version) -> Option<Finding>,
+    pub remedy: fn(&mut Fixer),
+}
+
+const fn control(
+    id: &'static str,
+    level: Level,
+    since: u32,
+    overrides: &'static [&'static str],
+    check: fn(&Pod, Version) -> Option<Finding>,
+    remedy: fn(&mut Fixer),
+) -> Control {
+    Control {
+        id,
+        level,
+        since,
+        overrides,
+        check,
+        remedy,
+    }
+}
+
+use Level::{Baseline, Restricted};
+
+/// Every check, baseline then restricted, each sorted by id: upstream's message order.
+/// Version-specific behaviour inside a check (allowed sets, relaxations, exemptions) lives in
+/// its module.
+pub static CONTROLS: [Control; 19] = [
+    control(
+        app_armor_profile::ID,
+        Baseline,
+        0,
+        &[],
+        app_armor_profile::check,
+        app_armor_profile::remedy,
+    ),
+    control(
+        capabilities::BASELINE_ID,
+        Baseline,
+        0,
+        &[],
+        capabilities::check_baseline,
+        capabilities::remedy_baseline,
+    ),
+    control(
+        host_namespaces::ID,
+        Baseline,
+        0,
+        &[],
+        host_namespaces::check,
+        host_namespaces::remedy,
+    ),
+    control(
+        host_path_volumes::ID,
+        Baseline,
+        0,
+        &[],
+        host_path_volumes::check,
+        host_path_volumes::remedy,
+    ),
+    control(
+        host_ports::ID,
+        Baseline,
+        0,
+        &[],
+        host_ports::check,
+        host_ports::remedy,
+    ),
+    control(
+        host_probes::ID,
+        Baseline,
+        34,
+        &[],
+        host_probes::check,
+        host_probes::remedy,
+    ),
+    control(
+        privileged::ID,
+        Baseline,
+        0,
+        &[],
+        privileged::check,
+        privileged::remedy,
+    ),
+    control(
+        proc_mount::BASELINE_ID,
+        Baseline,
+        0,
+        &[],
+        proc_mount::check_baseline,
+        proc_mount::remedy_baseline,
+    ),
+    control(
+        se_linux_options::ID,
+        Baseline,
+        0,
+        &[],
+        se_linux_options::check,
+        se_linux_options::remedy,
+    ),
+    control(
+        seccomp_profile::BASELINE_ID,
+        Baseline,
+        0,
+        &[],
+        seccomp_profile::check_baseline,
+        seccomp_profile::remedy_baseline,
+    ),
+    control(
+        sysctls::ID,
+        Baseline,
+        0,
+        &[],
+        sysctls::check,
+        sysctls::remedy,
+    ),
+    control(
+        windows_host_process::ID,
+        Baseline,
+        0,
+        &[],
+        windows_host_process::check,
+        windows_host_process::remedy,
+    ),
+    control(
+        allow_privilege_escalation::ID,
+        Restricted,
+        8,
+        &[],
+        allow_privilege_escalation::check,
+        allow_privilege_escalation::remedy,
+    ),
+    control(
+        capabilities::RESTRICTED_ID,
+        Restricted,
+        22,
+        &[capabilities::BASELINE_ID],
+        capabilities::check_restricted,
+        capabilities::remedy_restricted,
+    ),
+    control(
+        proc_mount::RESTRICTED_ID,
+        Restricted,
+        35,
+        &[proc_mount::BASELINE_ID],
+        proc_mount::check_restricted,
+        proc_mount::remedy_restricted,
+    ),
+    control(
+        restricted_volumes::ID,
+        Restricted,
+        0,
+        &[host_path_volumes::ID],
+        restricted_volumes::check,
+        restricted_volumes::remedy,
+    ),
+    control(
+        run_as_non_root::ID,
+        Restricted,
+        0,
+        &[],
+        run_as_non_root::check,
+        run_as_non_root::remedy,
+    ),
+    control(
+        run_as_user::ID,
+        Restricted,
+        23,
+        &[],
+        run_as_user::check,
+        run_as_user::remedy,
+    ),
+    control(
+        seccomp_profile::RESTRICTED_ID,
+        Restricted,
+        19,
+        &[seccomp_profile::BASELINE_ID],
+        seccomp_profile::check_restricted,
+        seccomp_profile::remedy_restricted,
+    ),
+];
+
+/// The checks evaluated at `level` and `version`, in message order.
+pub fn controls_for(level: Level, version: Version) -> Vec<&'static Control> {
+    let in_force: Vec<&Control> = CONTROLS
+        .iter()
+        .filter(|c| c.level <= level && version.at_least(c.since))
+        .collect();
+    let overridden: Vec<&str> = in_force
+        .iter()
+        .flat_map(|c| c.overrides.iter().copied())
+        .collect();
+    in_force
+        .into_iter()
+        .filter(|c| !overridden.contains(&c.id))
+        .collect()
+}
+
+/// The level a check id belongs to; `None` for ids that are not upstream checks (hardening).
+pub fn level_of(check: &str) -> Option<Level> {
+    CONTROLS.iter().find(|c| c.id == check).map(|c| c.level)
+}
+
+/// The control of a check id.
+pub fn control_of(check: &str) -> Option<&'static Control> {
+    CONTROLS.iter().find(|c| c.id == check)
+}
+
 /// All violations of `workload` (any kind PSA evaluates, not a List) at `level` and `version`,
 /// in upstream order (baseline checks, then restricted, each sorted by id). A non-workload
-/// object has none.
+/// object, or a ReplicationController without a template, has none.
 pub fn check(workload: &Value, level: Level, version: Version) -> Vec<Violation> {
-    let _ = (workload, level, version);
-    todo!("issue 3")
+    let Some(pod) = Pod::of(workload) else {
+        return Vec::new();
+    };
+    controls_for(level, version)
+        .into_iter()
+        .filter_map(|control| {
+            let finding = (control.check)(&pod, version)?;
+            let message = if finding.detail.is_empty() {
+                finding.reason
+            } else {
+                format!("{} ({})", finding.reason, finding.detail)
+            };
+            Some(Violation {
+                check: control.id.to_string(),
+                level: control.level,
+                path: finding
+                    .paths
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| pod.spec_at.to_string()),
+                paths: finding.paths,
+                message,
+            })
+        })
+        .collect()
 }
 
 /// The enforced policy of a Namespace from its labels, as PSA's `PolicyToEvaluate` reads them.

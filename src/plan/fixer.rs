@@ -1,0 +1,253 @@
+//! The editing side of a plan: a copy of the workload the remedies change, with every change
+//! recorded (and every refused one, with its reason). The patch is computed afterwards from
+//! the copy (see `diff`), so remedies only say what the result must be.
+
+use crate::config::Exemptions;
+use crate::plan::{Change, Policy, Safety, Unfixable};
+use crate::pss::catalog::Remedy;
+use crate::pss::pod::Pod;
+use serde_json::{Map, Value};
+
+/// Reason recorded when `--safe-only` keeps a remedy out.
+pub const SAFE_ONLY_REASON: &str = "changes behaviour; not applied with --safe-only";
+
+/// Reason recorded when a remedy would add a Linux-only field to a Windows pod.
+pub const WINDOWS_REASON: &str =
+    "Linux-only field; the API server rejects it in a Windows pod (spec.os.name: windows)";
+
+/// securityContext and pod spec fields the API server rejects in a Windows pod.
+const LINUX_ONLY: [&str; 12] = [
+    "allowPrivilegeEscalation",
+    "appArmorProfile",
+    "capabilities",
+    "privileged",
+    "procMount",
+    "readOnlyRootFilesystem",
+    "runAsGroup",
+    "runAsUser",
+    "seLinuxOptions",
+    "seccompProfile",
+    "sysctls",
+    "hostUsers",
+];
+
+/// The workload copy under repair.
+#[derive(Debug)]
+pub struct Fixer<'p> {
+    object: Value,
+    policy: &'p Policy,
+    windows: bool,
+    pub(crate) changes: Vec<Change>,
+    pub(crate) refused: Vec<Unfixable>,
+}
+
+impl<'p> Fixer<'p> {
+    pub fn new(object: Value, policy: &'p Policy) -> Fixer<'p> {
+        let windows = Pod::of(&object).is_some_and(|pod| pod.is_windows());
+        Fixer {
+            object,
+            policy,
+            windows,
+            changes: Vec::new(),
+            refused: Vec::new(),
+        }
+    }
+
+    /// The pod as the remedies have left it so far.
+    pub fn pod(&self) -> Option<Pod<'_>> {
+        Pod::of(&self.object)
+    }
+
+    pub fn policy(&self) -> &'p Policy {
+        self.policy
+    }
+
+    pub fn exemptions(&self) -> &'p Exemptions {
+        &self.policy.exemptions
+    }
+
+    pub fn object(&self) -> &Value {
+        &self.object
+    }
+
+    pub fn into_object(self) -> Value {
+        self.object
+    }
+
+    /// Whether `check` is exempted for any of `containers` (then a pod-level field, which
+    /// would cover them too, must not be used).
+    pub fn any_exempt<'n>(
+        &self,
+        check: &str,
+        mut containers: impl Iterator<Item = &'n str>,
+    ) -> bool {
+        containers.any(|name| self.exemptions().exempts_container(check, name))
+    }
+
+    /// Records that `check` stays violated at `path`, and why.
+    pub fn refuse(&mut self, check: &str, path: &str, reason: &str) {
+        let entry = Unfixable {
+            check: check.to_string(),
+            path: path.to_string(),
+            reason: reason.to_string(),
+        };
+        if !self.refused.contains(&entry) {
+            self.refused.push(entry);
+        }
+    }
+
+    /// Whether `remedy` may run at `path` for `check` (and `container`, when it is about one):
+    /// not exempted, not kept out by `--safe-only`. Records the refusal otherwise.
+    fn permit(
+        &mut self,
+        check: &str,
+        remedy: &Remedy,
+        path: &str,
+        container: Option<&str>,
+    ) -> bool {
+        if let Some(name) = container {
+            if self.exemptions().exempts_container(check, name) {
+                let source = self.exemptions().source.as_deref().unwrap_or("config");
+                let reason = format!("container \"{name}\" exempted by {source}");
+                self.refuse(check, path, &reason);
+                return false;
+            }
+        }
+        if self.policy.safe_only && remedy.safety == Safety::ChangesBehaviour {
+            self.refuse(check, path, SAFE_ONLY_REASON);
+            return false;
+        }
+        true
+    }
+
+    /// Sets `key` to `value` in the object at `parent`, creating missing parents. Refused (and
+    /// recorded) when exempted, unsafe under `--safe-only`, or a new Linux-only field in a
+    /// Windows pod. Returns whether it was set.
+    pub fn set(
+        &mut self,
+        check: &str,
+        remedy: &Remedy,
+        parent: &str,
+        key: &str,
+        value: Value,
+        container: Option<&str>,
+    ) -> bool {
+        let path = crate::pss::pod::child(parent, key);
+        if !self.permit(check, remedy, &path, container) {
+            return false;
+        }
+        if self.windows && self.object.pointer(&path).is_none() && adds_linux_only(&path) {
+            self.refuse(check, &path, WINDOWS_REASON);
+            return false;
+        }
+        let Some(target) = ensure_object(&mut self.object, parent) else {
+            self.refuse(check, &path, "the parent field is not an object");
+            return false;
+        };
+        target.insert(key.to_string(), value);
+        self.record(check, remedy, path);
+        true
+    }
+
+    /// Appends `value` to the array at `path` (created when missing).
+    pub fn append(
+        &mut self,
+        check: &str,
+        remedy: &Remedy,
+        path: &str,
+        value: Value,
+        container: Option<&str>,
+    ) -> bool {
+        if !matches!(self.object.pointer(path), Some(Value::Array(_))) {
+            let (parent, key) = split_last(path);
+            return self.set(
+                check,
+                remedy,
+                parent,
+                &key,
+                Value::Array(vec![value]),
+                container,
+            );
+        }
+        if !self.permit(check, remedy, path, container) {
+            return false;
+        }
+        if let Some(Value::Array(items)) = self.object.pointer_mut(path) {
+            items.push(value);
+        }
+        self.record(check, remedy, path.to_string());
+        true
+    }
+
+    /// Removes the field or array item at `path`.
+    pub fn remove(
+        &mut self,
+        check: &str,
+        remedy: &Remedy,
+        path: &str,
+        container: Option<&str>,
+    ) -> bool {
+        if !self.permit(check, remedy, path, container) {
+            return false;
+        }
+        let (parent, key) = split_last(path);
+        let removed = match self.object.pointer_mut(parent) {
+            Some(Value::Object(map)) => map.shift_remove(&key).is_some(),
+            Some(Value::Array(items)) => match key.parse::<usize>() {
+                Ok(index) if index < items.len() => {
+                    items.remove(index);
+                    true
+                }
+                _ => false,
+            },
+            _ => false,
+        };
+        if removed {
+            self.record(check, remedy, path.to_string());
+        }
+        removed
+    }
+
+    fn record(&mut self, check: &str, remedy: &Remedy, path: String) {
+        self.changes.push(Change {
+            check: check.to_string(),
+            level: crate::pss::level_of(check),
+            safety: remedy.safety,
+            path,
+            description: remedy.description.clone(),
+        });
+    }
+}
+
+/// Whether creating `path` would add a Linux-only field.
+fn adds_linux_only(path: &str) -> bool {
+    path.split('/').any(|token| LINUX_ONLY.contains(&token))
+}
+
+/// The parent pointer and the unescaped last token of `path`.
+fn split_last(path: &str) -> (&str, String) {
+    let (parent, last) = path.rsplit_once('/').unwrap_or(("", path));
+    (parent, last.replace("~1", "/").replace("~0", "~"))
+}
+
+/// The object at `pointer`, creating missing or `null` objects on the way.
+fn ensure_object<'v>(root: &'v mut Value, pointer: &str) -> Option<&'v mut Map<String, Value>> {
+    let mut current = root;
+    if !pointer.is_empty() {
+        for token in pointer.trim_start_matches('/').split('/') {
+            let token = token.replace("~1", "/").replace("~0", "~");
+            if current.is_null() {
+                *current = Value::Object(Map::new());
+            }
+            current = match current {
+                Value::Object(map) => map.entry(token).or_insert(Value::Null),
+                Value::Array(items) => items.get_mut(token.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+    }
+    if current.is_null() {
+        *current = Value::Object(Map::new());
+    }
+    current.as_object_mut()
+}

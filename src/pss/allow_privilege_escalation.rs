@@ -1,0 +1,96 @@
+//! `allowPrivilegeEscalation` (restricted, v1.8+; Windows pods exempt from v1.25): every
+//! container must set `securityContext.allowPrivilegeEscalation: false`.
+//! Remedy: set it to false per container (it has no pod-level field), unless the container
+//! stays privileged or adds CAP_SYS_ADMIN, which the API server rejects together with it.
+
+use super::message::containers_phrase;
+use super::pod::{child, Container, Pod};
+use super::{Finding, Version};
+use crate::plan::fixer::Fixer;
+use serde_json::Value;
+
+pub const ID: &str = "allowPrivilegeEscalation";
+
+/// A container that does not set it to false.
+struct Offender {
+    name: String,
+    /// The offending field, or its missing parent.
+    path: String,
+    context_at: String,
+    /// Why false cannot be set, when it cannot.
+    conflict: Option<&'static str>,
+}
+
+fn offenders(pod: &Pod, version: Version) -> Vec<Offender> {
+    if version.at_least(25) && pod.is_windows() {
+        return Vec::new();
+    }
+    pod.containers()
+        .into_iter()
+        .filter_map(|c| {
+            let value = c.context_field(ID);
+            if value.and_then(Value::as_bool) == Some(false) {
+                return None;
+            }
+            let path = match (c.security_context(), value) {
+                (None, _) => c.at.clone(),
+                (Some(_), None) => c.security_context_at(),
+                (Some(_), Some(_)) => child(&c.security_context_at(), ID),
+            };
+            Some(Offender {
+                name: c.name.to_string(),
+                path,
+                context_at: c.security_context_at(),
+                conflict: conflict(&c),
+            })
+        })
+        .collect()
+}
+
+fn conflict(c: &Container) -> Option<&'static str> {
+    let adds_sys_admin = c
+        .context_field("capabilities")
+        .and_then(|caps| caps.get("add"))
+        .and_then(Value::as_array)
+        .is_some_and(|add| add.iter().any(|cap| cap == "CAP_SYS_ADMIN"));
+    if c.context_field("privileged").and_then(Value::as_bool) == Some(true) {
+        Some("allowPrivilegeEscalation=false is invalid while privileged=true stays")
+    } else if adds_sys_admin {
+        Some("allowPrivilegeEscalation=false is invalid while CAP_SYS_ADMIN is added")
+    } else {
+        None
+    }
+}
+
+pub fn check(pod: &Pod, version: Version) -> Option<Finding> {
+    let bad = offenders(pod, version);
+    if bad.is_empty() {
+        return None;
+    }
+    let names: Vec<_> = bad.iter().map(|o| o.name.as_str()).collect();
+    Some(Finding::new(
+        "allowPrivilegeEscalation != false",
+        format!(
+            "{} must set securityContext.allowPrivilegeEscalation=false",
+            containers_phrase(&names)
+        ),
+        bad.into_iter().map(|o| o.path).collect(),
+    ))
+}
+
+pub fn remedy(fix: &mut Fixer) {
+    let remedy = super::catalog::remedy(ID, "set-false");
+    let version = fix.policy().version;
+    let Some(targets) = fix.pod().map(|pod| offenders(&pod, version)) else {
+        return;
+    };
+    for target in targets {
+        match target.conflict {
+            Some(reason) => fix.refuse(ID, &target.path, reason),
+            None => {
+                let name = Some(target.name.as_str());
+                fix.set(ID, remedy, &target.context_at, ID, Value::Bool(false), name);
+            }
+        }
+    }
+}

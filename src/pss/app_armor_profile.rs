@@ -1,0 +1,136 @@
+//! `appArmorProfile` (baseline): AppArmor may not be disabled or set to a custom profile type:
+//! `appArmorProfile.type` (pod and containers) must be RuntimeDefault or Localhost, and every
+//! `container.apparmor.security.beta.kubernetes.io/*` annotation must be empty,
+//! `runtime/default` or `localhost/*`.
+//! Remedy: type RuntimeDefault, annotation `runtime/default` (Localhost is left alone).
+
+use super::message::{containers_phrase, go_quote, join_quote, pluralize, sorted_set};
+use super::pod::{child, profile_type, Pod};
+use super::{Finding, Version};
+use crate::plan::fixer::Fixer;
+use serde_json::Value;
+
+pub const ID: &str = "appArmorProfile";
+const ALLOWED: [&str; 2] = ["RuntimeDefault", "Localhost"];
+const ANNOTATION_PREFIX: &str = "container.apparmor.security.beta.kubernetes.io/";
+
+/// A bad profile: (container name or None for the pod, securityContext pointer, type).
+type BadField = (Option<String>, String, String);
+
+fn bad_fields(pod: &Pod) -> Vec<BadField> {
+    let mut bad = Vec::new();
+    if let Some(kind) = profile_type(pod.security_context(), ID) {
+        if !ALLOWED.contains(&kind) {
+            bad.push((None, pod.security_context_at(), kind.to_string()));
+        }
+    }
+    for c in pod.containers() {
+        if let Some(kind) = profile_type(c.security_context(), ID) {
+            if !ALLOWED.contains(&kind) {
+                bad.push((
+                    Some(c.name.to_string()),
+                    c.security_context_at(),
+                    kind.to_string(),
+                ));
+            }
+        }
+    }
+    bad
+}
+
+fn bad_annotations<'a>(pod: &Pod<'a>) -> Vec<(&'a str, &'a str)> {
+    pod.annotations()
+        .into_iter()
+        .filter(|(key, value)| {
+            key.starts_with(ANNOTATION_PREFIX)
+                && !(value.is_empty()
+                    || *value == "runtime/default"
+                    || value.starts_with("localhost/"))
+        })
+        .collect()
+}
+
+pub fn check(pod: &Pod, _version: Version) -> Option<Finding> {
+    let fields = bad_fields(pod);
+    let annotations = bad_annotations(pod);
+    if fields.is_empty() && annotations.is_empty() {
+        return None;
+    }
+    let mut setters = Vec::new();
+    if fields.iter().any(|(name, _, _)| name.is_none()) {
+        setters.push("pod".to_string());
+    }
+    let names: Vec<_> = fields
+        .iter()
+        .filter_map(|(name, _, _)| name.as_deref())
+        .collect();
+    if !names.is_empty() {
+        setters.push(containers_phrase(&names));
+    }
+    let mut values = sorted_set(fields.iter().map(|(_, _, kind)| kind.clone()).collect());
+    let mut quoted: Vec<_> = annotations
+        .iter()
+        .map(|(key, value)| format!("{key}={}", go_quote(value)))
+        .collect();
+    quoted.sort();
+    if !quoted.is_empty() {
+        setters.push(pluralize("annotation", "annotations", quoted.len()).to_string());
+    }
+    values.extend(quoted);
+    let mut paths: Vec<_> = fields
+        .iter()
+        .map(|(_, at, _)| child(&child(at, ID), "type"))
+        .collect();
+    paths.extend(
+        annotations
+            .iter()
+            .map(|(key, _)| child(&format!("{}/annotations", pod.metadata_at), key)),
+    );
+    Some(Finding::new(
+        pluralize(
+            "forbidden AppArmor profile",
+            "forbidden AppArmor profiles",
+            values.len(),
+        ),
+        format!(
+            "{} must not set AppArmor profile type to {}",
+            setters.join(" and "),
+            join_quote(&values)
+        ),
+        paths,
+    ))
+}
+
+pub fn remedy(fix: &mut Fixer) {
+    let Some(pod) = fix.pod() else { return };
+    let fields = bad_fields(&pod);
+    let annotations: Vec<(String, String)> = bad_annotations(&pod)
+        .into_iter()
+        .map(|(key, _)| (key.to_string(), format!("{}/annotations", pod.metadata_at)))
+        .collect();
+    let field_remedy = super::catalog::remedy(ID, "field-runtime-default");
+    for (name, context_at, _) in fields {
+        let value = Value::String("RuntimeDefault".to_string());
+        fix.set(
+            ID,
+            field_remedy,
+            &child(&context_at, ID),
+            "type",
+            value,
+            name.as_deref(),
+        );
+    }
+    let annotation_remedy = super::catalog::remedy(ID, "annotation-runtime-default");
+    for (key, parent) in annotations {
+        let container = key.strip_prefix(ANNOTATION_PREFIX).map(str::to_string);
+        let value = Value::String("runtime/default".to_string());
+        fix.set(
+            ID,
+            annotation_remedy,
+            &parent,
+            &key,
+            value,
+            container.as_deref(),
+        );
+    }
+}

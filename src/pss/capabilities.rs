@@ -1,0 +1,227 @@
+//! Capabilities. `capabilities_baseline` (baseline): `capabilities.add` only from the
+//! runtime's default set. `capabilities_restricted` (restricted, v1.22+, replacing the
+//! baseline check; Windows pods exempt from v1.25): `drop` must contain `ALL` and `add` may
+//! only contain `NET_BIND_SERVICE`. Names are compared exactly, as upstream does.
+//! Remedies: remove the disallowed `add` entries (the whole `add` when none stays); add `ALL`
+//! to `drop`, keeping existing drops.
+
+use super::message::{containers_phrase, join_quote, sorted_set};
+use super::pod::{child, Container, Pod};
+use super::{Finding, Version};
+use crate::plan::fixer::Fixer;
+use serde_json::Value;
+
+pub const BASELINE_ID: &str = "capabilities_baseline";
+pub const RESTRICTED_ID: &str = "capabilities_restricted";
+const CONTROL: &str = "capabilities";
+
+const BASELINE_ALLOWED: [&str; 13] = [
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+];
+const RESTRICTED_ALLOWED: [&str; 1] = ["NET_BIND_SERVICE"];
+
+fn capabilities_at(c: &Container) -> String {
+    child(&c.security_context_at(), "capabilities")
+}
+
+/// The entries of `capabilities.<key>` (non-strings read as "").
+fn entries<'a>(c: &Container<'a>, key: &str) -> Vec<&'a str> {
+    c.context_field("capabilities")
+        .and_then(|caps| caps.get(key))
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .map(|item| item.as_str().unwrap_or_default())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Per container: (container, indices and names of the disallowed `add` entries).
+fn disallowed_adds<'a>(
+    pod: &Pod<'a>,
+    allowed: &[&str],
+) -> Vec<(Container<'a>, Vec<(usize, String)>)> {
+    pod.containers()
+        .into_iter()
+        .filter_map(|c| {
+            let extra: Vec<_> = entries(&c, "add")
+                .into_iter()
+                .enumerate()
+                .filter(|(_, cap)| !allowed.contains(cap))
+                .map(|(index, cap)| (index, cap.to_string()))
+                .collect();
+            (!extra.is_empty()).then_some((c, extra))
+        })
+        .collect()
+}
+
+fn add_paths(bad: &[(Container, Vec<(usize, String)>)]) -> Vec<String> {
+    bad.iter()
+        .flat_map(|(c, extra)| {
+            let at = child(&capabilities_at(c), "add");
+            extra.iter().map(move |(index, _)| format!("{at}/{index}"))
+        })
+        .collect()
+}
+
+fn add_detail(bad: &[(Container, Vec<(usize, String)>)]) -> String {
+    let names: Vec<_> = bad.iter().map(|(c, _)| c.name).collect();
+    let caps = sorted_set(
+        bad.iter()
+            .flat_map(|(_, extra)| extra.iter().map(|(_, cap)| cap.clone()))
+            .collect(),
+    );
+    format!(
+        "{} must not include {} in securityContext.capabilities.add",
+        containers_phrase(&names),
+        join_quote(&caps)
+    )
+}
+
+pub fn check_baseline(pod: &Pod, _version: Version) -> Option<Finding> {
+    let bad = disallowed_adds(pod, &BASELINE_ALLOWED);
+    if bad.is_empty() {
+        return None;
+    }
+    Some(Finding::new(
+        "non-default capabilities",
+        add_detail(&bad),
+        add_paths(&bad),
+    ))
+}
+
+fn restricted_applies(pod: &Pod, version: Version) -> bool {
+    !(version.at_least(25) && pod.is_windows())
+}
+
+/// Containers whose `drop` lacks `ALL`, with the pointer of the field (or missing parent).
+fn missing_drop_all<'a>(pod: &Pod<'a>) -> Vec<(Container<'a>, String)> {
+    pod.containers()
+        .into_iter()
+        .filter_map(|c| {
+            if entries(&c, "drop").contains(&"ALL") {
+                return None;
+            }
+            let path = if c.security_context().is_none() {
+                c.at.clone()
+            } else if c.context_field("capabilities").is_none() {
+                c.security_context_at()
+            } else if c
+                .context_field("capabilities")
+                .and_then(|caps| caps.get("drop"))
+                .is_none()
+            {
+                capabilities_at(&c)
+            } else {
+                child(&capabilities_at(&c), "drop")
+            };
+            Some((c, path))
+        })
+        .collect()
+}
+
+pub fn check_restricted(pod: &Pod, version: Version) -> Option<Finding> {
+    if !restricted_applies(pod, version) {
+        return None;
+    }
+    let missing = missing_drop_all(pod);
+    let adding = disallowed_adds(pod, &RESTRICTED_ALLOWED);
+    if missing.is_empty() && adding.is_empty() {
+        return None;
+    }
+    let mut details = Vec::new();
+    if !missing.is_empty() {
+        let names: Vec<_> = missing.iter().map(|(c, _)| c.name).collect();
+        details.push(format!(
+            "{} must set securityContext.capabilities.drop=[\"ALL\"]",
+            containers_phrase(&names)
+        ));
+    }
+    if !adding.is_empty() {
+        details.push(add_detail(&adding));
+    }
+    let mut paths: Vec<_> = missing.iter().map(|(_, path)| path.clone()).collect();
+    paths.extend(add_paths(&adding));
+    Some(Finding::new(
+        "unrestricted capabilities",
+        details.join("; "),
+        paths,
+    ))
+}
+
+/// Removes the disallowed `add` entries: the whole `add` when none stays, else each entry,
+/// highest index first so the others keep their place.
+fn remove_adds(fix: &mut Fixer, check: &str, allowed: &[&str]) {
+    let remedy = super::catalog::remedy(CONTROL, "remove-added");
+    let Some(targets) = fix.pod().map(|pod| {
+        disallowed_adds(&pod, allowed)
+            .into_iter()
+            .map(|(c, extra)| {
+                let keeps_some = entries(&c, "add").len() > extra.len();
+                let indices: Vec<_> = extra.into_iter().map(|(index, _)| index).collect();
+                (
+                    c.name.to_string(),
+                    child(&capabilities_at(&c), "add"),
+                    keeps_some,
+                    indices,
+                )
+            })
+            .collect::<Vec<_>>()
+    }) else {
+        return;
+    };
+    for (name, add_at, keeps_some, indices) in targets {
+        if keeps_some {
+            for index in indices.into_iter().rev() {
+                fix.remove(check, remedy, &format!("{add_at}/{index}"), Some(&name));
+            }
+        } else {
+            fix.remove(check, remedy, &add_at, Some(&name));
+        }
+    }
+}
+
+pub fn remedy_baseline(fix: &mut Fixer) {
+    remove_adds(fix, BASELINE_ID, &BASELINE_ALLOWED);
+}
+
+pub fn remedy_restricted(fix: &mut Fixer) {
+    remove_adds(fix, RESTRICTED_ID, &RESTRICTED_ALLOWED);
+    let remedy = super::catalog::remedy(CONTROL, "drop-all");
+    let version = fix.policy().version;
+    let Some(targets) = fix
+        .pod()
+        .filter(|pod| restricted_applies(pod, version))
+        .map(|pod| {
+            missing_drop_all(&pod)
+                .into_iter()
+                .map(|(c, _)| (c.name.to_string(), child(&capabilities_at(&c), "drop")))
+                .collect::<Vec<_>>()
+        })
+    else {
+        return;
+    };
+    for (name, drop_at) in targets {
+        fix.append(
+            RESTRICTED_ID,
+            remedy,
+            &drop_at,
+            Value::String("ALL".to_string()),
+            Some(&name),
+        );
+    }
+}

@@ -1,0 +1,39 @@
+//! `hostNamespaces` (baseline): `hostNetwork`, `hostPID` and `hostIPC` must not be true.
+//! Remedy: set each to false (changes behaviour: the pod leaves the host's namespace).
+
+use super::pod::{child, Pod};
+use super::{Finding, Version};
+use crate::plan::fixer::Fixer;
+use serde_json::Value;
+
+pub const ID: &str = "hostNamespaces";
+const FIELDS: [&str; 3] = ["hostNetwork", "hostPID", "hostIPC"];
+
+fn used(pod: &Pod) -> Vec<&'static str> {
+    FIELDS.into_iter().filter(|key| pod.flag(key)).collect()
+}
+
+pub fn check(pod: &Pod, _version: Version) -> Option<Finding> {
+    let used = used(pod);
+    if used.is_empty() {
+        return None;
+    }
+    Some(Finding::new(
+        "host namespaces",
+        used.iter()
+            .map(|key| format!("{key}=true"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        used.iter().map(|key| child(pod.spec_at, key)).collect(),
+    ))
+}
+
+pub fn remedy(fix: &mut Fixer) {
+    let remedy = super::catalog::remedy(ID, "set-false");
+    let Some((spec_at, used)) = fix.pod().map(|pod| (pod.spec_at, used(&pod))) else {
+        return;
+    };
+    for key in used {
+        fix.set(ID, remedy, spec_at, key, Value::Bool(false), None);
+    }
+}

@@ -1,0 +1,100 @@
+//! `hostPorts` (baseline): containers must not set a non-zero `hostPort`. In a hostNetwork
+//! Pod (not a template) the API server defaults `hostPort` to `containerPort`, so those ports
+//! count too. Remedy: remove the `hostPort` fields; a defaulted one goes away only with
+//! hostNetwork.
+
+use super::message::{containers_phrase, pluralize, sorted_set};
+use super::pod::Pod;
+use super::{Finding, Version};
+use crate::plan::fixer::Fixer;
+use serde_json::Value;
+
+pub const ID: &str = "hostPorts";
+
+/// A port that uses a host port.
+struct Offender {
+    container: String,
+    port_at: String,
+    host_port: i64,
+    /// Set by the API server from `containerPort` (hostNetwork Pod), not written.
+    defaulted: bool,
+}
+
+fn offenders(pod: &Pod) -> Vec<Offender> {
+    let defaulting = pod.is_pod && pod.flag("hostNetwork");
+    let mut found = Vec::new();
+    for c in pod.containers() {
+        let Some(ports) = c.value.get("ports").and_then(Value::as_array) else {
+            continue;
+        };
+        for (index, port) in ports.iter().enumerate() {
+            let written = port.get("hostPort").and_then(Value::as_i64).unwrap_or(0);
+            let (host_port, defaulted) = if written == 0 && defaulting && !c.ephemeral {
+                (
+                    port.get("containerPort")
+                        .and_then(Value::as_i64)
+                        .unwrap_or(0),
+                    true,
+                )
+            } else {
+                (written, false)
+            };
+            if host_port != 0 {
+                found.push(Offender {
+                    container: c.name.to_string(),
+                    port_at: format!("{}/ports/{index}", c.at),
+                    host_port,
+                    defaulted,
+                });
+            }
+        }
+    }
+    found
+}
+
+pub fn check(pod: &Pod, _version: Version) -> Option<Finding> {
+    let bad = offenders(pod);
+    if bad.is_empty() {
+        return None;
+    }
+    let mut names: Vec<&str> = Vec::new();
+    for offender in &bad {
+        if names.last() != Some(&offender.container.as_str()) {
+            names.push(&offender.container);
+        }
+    }
+    let ports = sorted_set(bad.iter().map(|o| o.host_port.to_string()).collect());
+    Some(Finding::new(
+        "hostPort",
+        format!(
+            "{} {} {} {}",
+            containers_phrase(&names),
+            pluralize("uses", "use", names.len()),
+            pluralize("hostPort", "hostPorts", ports.len()),
+            ports.join(", ")
+        ),
+        bad.iter()
+            .map(|o| {
+                if o.defaulted {
+                    o.port_at.clone()
+                } else {
+                    format!("{}/hostPort", o.port_at)
+                }
+            })
+            .collect(),
+    ))
+}
+
+pub fn remedy(fix: &mut Fixer) {
+    let remedy = super::catalog::remedy(ID, "remove");
+    let bad = fix.pod().map(|pod| offenders(&pod)).unwrap_or_default();
+    for offender in bad {
+        if offender.defaulted {
+            let reason = "hostNetwork pods get hostPort = containerPort from the API server";
+            fix.refuse(ID, &offender.port_at, reason);
+        } else {
+            let path = format!("{}/hostPort", offender.port_at);
+            fix.remove(ID, remedy, &path, Some(&offender.container));
+        }
+    }
+}

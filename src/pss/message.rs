@@ -1,0 +1,76 @@
+//! Upstream message wording helpers: pluralisation, quoted lists, Go `%q` quoting.
+
+/// `singular` for one, `plural` otherwise.
+pub fn pluralize<'a>(singular: &'a str, plural: &'a str, count: usize) -> &'a str {
+    if count == 1 {
+        singular
+    } else {
+        plural
+    }
+}
+
+/// `"a", "b"`: items in double quotes, unescaped, as upstream's `joinQuote`.
+pub fn join_quote<S: AsRef<str>>(items: &[S]) -> String {
+    items
+        .iter()
+        .map(|item| format!("\"{}\"", item.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `container "a"` or `containers "a", "b"`.
+pub fn containers_phrase<S: AsRef<str>>(names: &[S]) -> String {
+    format!(
+        "{} {}",
+        pluralize("container", "containers", names.len()),
+        join_quote(names)
+    )
+}
+
+/// A string literal as Go's `%q` prints it.
+pub fn go_quote(text: &str) -> String {
+    let mut out = String::from("\"");
+    for ch in text.chars() {
+        match ch {
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            ' ' => out.push(' '),
+            c if !c.is_control() && !c.is_whitespace() => out.push(c),
+            c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) <= 0xFFFF => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push_str(&format!("\\U{:08x}", c as u32)),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Sorts and removes duplicates, as upstream's sorted sets do.
+pub fn sorted_set(mut items: Vec<String>) -> Vec<String> {
+    items.sort();
+    items.dedup();
+    items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wording_helpers() {
+        assert_eq!(containers_phrase(&["a"]), "container \"a\"");
+        assert_eq!(containers_phrase(&["a", "b"]), "containers \"a\", \"b\"");
+        assert_eq!(go_quote("un\"conf\tined"), "\"un\\\"conf\\tined\"");
+        assert_eq!(
+            sorted_set(vec!["b".into(), "a".into(), "b".into()]),
+            ["a", "b"]
+        );
+    }
+}

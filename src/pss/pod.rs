@@ -1,0 +1,190 @@
+//! A read-only view of the pod PSA evaluates inside a workload: its metadata, its spec and its
+//! containers, each with the JSON pointer it sits at, and the API-server defaulting that
+//! changes what the checks see.
+//!
+//! The checks read fields leniently: a missing or `null` field is unset, as Go decoding into
+//! the API types makes it. Values of the wrong type (which the API server would reject before
+//! PSA runs) are treated as unset.
+
+use crate::workload;
+use serde_json::{Map, Value};
+
+/// The pod of one workload.
+#[derive(Debug, Clone)]
+pub struct Pod<'a> {
+    pub metadata: Option<&'a Map<String, Value>>,
+    pub spec: Option<&'a Map<String, Value>>,
+    /// Pointer of the pod metadata, relative to the workload.
+    pub metadata_at: &'static str,
+    /// Pointer of the pod spec, relative to the workload.
+    pub spec_at: &'static str,
+    /// A Pod, not a template: only Pods get hostPort defaulted from hostNetwork.
+    pub is_pod: bool,
+}
+
+/// One container of any of the three lists.
+#[derive(Debug, Clone)]
+pub struct Container<'a> {
+    pub name: &'a str,
+    /// Pointer of the container object, relative to the workload.
+    pub at: String,
+    pub value: &'a Map<String, Value>,
+    /// Ephemeral containers may not set resources, ports or probes.
+    pub ephemeral: bool,
+}
+
+/// The three container lists, in the order upstream visits them.
+pub const CONTAINER_LISTS: [&str; 3] = ["initContainers", "containers", "ephemeralContainers"];
+
+impl<'a> Pod<'a> {
+    /// The pod of `object` when it is a workload PSA evaluates. A ReplicationController
+    /// without a template has no pod; any other kind without one is an empty pod, which is
+    /// what the API server evaluates.
+    pub fn of(object: &'a Value) -> Option<Pod<'a>> {
+        if !workload::is_workload(object) {
+            return None;
+        }
+        let kind = object.get("kind").and_then(Value::as_str)?;
+        let pointers = workload::pod_pointers(kind)?;
+        if kind == "ReplicationController" && set(object.pointer("/spec/template")).is_none() {
+            return None;
+        }
+        Some(Pod {
+            metadata: object.pointer(pointers.metadata).and_then(Value::as_object),
+            spec: object.pointer(pointers.spec).and_then(Value::as_object),
+            metadata_at: pointers.metadata,
+            spec_at: pointers.spec,
+            is_pod: kind == "Pod",
+        })
+    }
+
+    /// A field of the pod spec.
+    pub fn field(&self, key: &str) -> Option<&'a Value> {
+        set(self.spec?.get(key))
+    }
+
+    /// Whether a boolean field of the pod spec is `true`.
+    pub fn flag(&self, key: &str) -> bool {
+        self.field(key).and_then(Value::as_bool) == Some(true)
+    }
+
+    /// The pod-level securityContext.
+    pub fn security_context(&self) -> Option<&'a Map<String, Value>> {
+        self.field("securityContext").and_then(Value::as_object)
+    }
+
+    /// Pointer of the pod-level securityContext (which may not exist).
+    pub fn security_context_at(&self) -> String {
+        format!("{}/securityContext", self.spec_at)
+    }
+
+    /// `spec.os.name: windows`.
+    pub fn is_windows(&self) -> bool {
+        self.field("os")
+            .and_then(|os| os.get("name"))
+            .and_then(Value::as_str)
+            == Some("windows")
+    }
+
+    /// `spec.hostUsers: false`: the pod runs in its own user namespace.
+    pub fn in_user_namespace(&self) -> bool {
+        self.field("hostUsers").and_then(Value::as_bool) == Some(false)
+    }
+
+    /// The pod annotations; a `null` value reads as `""`, as in Go.
+    pub fn annotations(&self) -> Vec<(&'a str, &'a str)> {
+        let Some(annotations) = self
+            .metadata
+            .and_then(|metadata| set(metadata.get("annotations")))
+            .and_then(Value::as_object)
+        else {
+            return Vec::new();
+        };
+        annotations
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.as_str().unwrap_or_default()))
+            .collect()
+    }
+
+    /// Every container: init containers, then containers, then ephemeral containers.
+    pub fn containers(&self) -> Vec<Container<'a>> {
+        let mut found = Vec::new();
+        for list in CONTAINER_LISTS {
+            let Some(items) = self.field(list).and_then(Value::as_array) else {
+                continue;
+            };
+            for (index, item) in items.iter().enumerate() {
+                if let Some(value) = item.as_object() {
+                    found.push(Container {
+                        name: value
+                            .get("name")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default(),
+                        at: format!("{}/{list}/{index}", self.spec_at),
+                        value,
+                        ephemeral: list == "ephemeralContainers",
+                    });
+                }
+            }
+        }
+        found
+    }
+
+    /// The volumes, each with its pointer.
+    pub fn volumes(&self) -> Vec<(String, &'a Map<String, Value>)> {
+        self.field("volumes")
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(index, item)| {
+                        Some((
+                            format!("{}/volumes/{index}", self.spec_at),
+                            item.as_object()?,
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl<'a> Container<'a> {
+    /// The container's securityContext.
+    pub fn security_context(&self) -> Option<&'a Map<String, Value>> {
+        set(self.value.get("securityContext")).and_then(Value::as_object)
+    }
+
+    /// Pointer of the container's securityContext (which may not exist).
+    pub fn security_context_at(&self) -> String {
+        format!("{}/securityContext", self.at)
+    }
+
+    /// A field of the container's securityContext.
+    pub fn context_field(&self, key: &str) -> Option<&'a Value> {
+        set(self.security_context()?.get(key))
+    }
+}
+
+/// A present, non-null value.
+pub fn set(value: Option<&Value>) -> Option<&Value> {
+    value.filter(|value| !value.is_null())
+}
+
+/// The `type` of a profile object (`seccompProfile`, `appArmorProfile`) in `context`:
+/// `None` when the profile is unset, `""` when it is set without a type.
+pub fn profile_type<'a>(context: Option<&'a Map<String, Value>>, key: &str) -> Option<&'a str> {
+    let profile = set(context?.get(key))?;
+    Some(
+        profile
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default(),
+    )
+}
+
+/// Appends `key` to `pointer` with RFC 6901 escaping (`~` as `~0`, `/` as `~1`).
+pub fn child(pointer: &str, key: &str) -> String {
+    format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"))
+}

@@ -1,0 +1,42 @@
+//! `privileged` (baseline): no container may set `securityContext.privileged: true`.
+//! Remedy: set it to false.
+
+use super::message::containers_phrase;
+use super::pod::{child, Pod};
+use super::{Finding, Version};
+use crate::plan::fixer::Fixer;
+use serde_json::Value;
+
+pub const ID: &str = "privileged";
+
+fn offenders(pod: &Pod) -> Vec<(String, String)> {
+    pod.containers()
+        .into_iter()
+        .filter(|c| c.context_field(ID).and_then(Value::as_bool) == Some(true))
+        .map(|c| (c.name.to_string(), c.security_context_at()))
+        .collect()
+}
+
+pub fn check(pod: &Pod, _version: Version) -> Option<Finding> {
+    let bad = offenders(pod);
+    if bad.is_empty() {
+        return None;
+    }
+    let names: Vec<_> = bad.iter().map(|(name, _)| name.as_str()).collect();
+    Some(Finding::new(
+        "privileged",
+        format!(
+            "{} must not set securityContext.privileged=true",
+            containers_phrase(&names)
+        ),
+        bad.iter().map(|(_, at)| child(at, ID)).collect(),
+    ))
+}
+
+pub fn remedy(fix: &mut Fixer) {
+    let remedy = super::catalog::remedy(ID, "set-false");
+    let bad = fix.pod().map(|pod| offenders(&pod)).unwrap_or_default();
+    for (name, at) in bad {
+        fix.set(ID, remedy, &at, ID, Value::Bool(false), Some(&name));
+    }
+}

@@ -1,0 +1,177 @@
+//! `runAsNonRoot` (restricted; pods with `hostUsers: false` exempt from v1.35):
+//! `runAsNonRoot: true` at pod level or on every container, and never false.
+//! Remedy: true where it is false, then one pod-level `runAsNonRoot: true` covering every
+//! container that sets none. Together with it, a non-zero `runAsUser` (the policy's UID,
+//! 65532 by default) where no container would otherwise have one: `runAsNonRoot` alone makes
+//! an image whose user is root fail to start. Windows pods get no `runAsUser` (Linux-only).
+
+use super::message::containers_phrase;
+use super::pod::{child, Pod};
+use super::{Finding, Version};
+use crate::plan::fixer::Fixer;
+use serde_json::{Map, Value};
+
+pub const ID: &str = "runAsNonRoot";
+
+fn value(context: Option<&Map<String, Value>>, key: &str) -> Option<Value> {
+    context
+        .and_then(|c| c.get(key))
+        .filter(|v| !v.is_null())
+        .cloned()
+}
+
+/// What the check sees: explicit falses (None: the pod), and containers relying on a pod
+/// level that is not true.
+struct Findings {
+    explicit: Vec<(Option<String>, String)>,
+    implicit: Vec<(String, String)>,
+}
+
+fn inspect(pod: &Pod, version: Version) -> Findings {
+    let mut findings = Findings {
+        explicit: Vec::new(),
+        implicit: Vec::new(),
+    };
+    if version.at_least(35) && pod.in_user_namespace() {
+        return findings;
+    }
+    let pod_value = value(pod.security_context(), ID).and_then(|v| v.as_bool());
+    if pod_value == Some(false) {
+        findings.explicit.push((None, pod.security_context_at()));
+    }
+    for c in pod.containers() {
+        match value(c.security_context(), ID).and_then(|v| v.as_bool()) {
+            Some(false) => findings
+                .explicit
+                .push((Some(c.name.to_string()), c.security_context_at())),
+            None if pod_value != Some(true) => {
+                let at = if c.security_context().is_some() {
+                    c.security_context_at()
+                } else {
+                    c.at.clone()
+                };
+                findings.implicit.push((c.name.to_string(), at));
+            }
+            _ => {}
+        }
+    }
+    findings
+}
+
+pub fn check(pod: &Pod, version: Version) -> Option<Finding> {
+    let findings = inspect(pod, version);
+    if !findings.explicit.is_empty() {
+        let mut setters = Vec::new();
+        if findings.explicit.iter().any(|(name, _)| name.is_none()) {
+            setters.push("pod".to_string());
+        }
+        let names: Vec<_> = findings
+            .explicit
+            .iter()
+            .filter_map(|(name, _)| name.as_deref())
+            .collect();
+        if !names.is_empty() {
+            setters.push(containers_phrase(&names));
+        }
+        return Some(Finding::new(
+            "runAsNonRoot != true",
+            format!(
+                "{} must not set securityContext.runAsNonRoot=false",
+                setters.join(" and ")
+            ),
+            findings
+                .explicit
+                .iter()
+                .map(|(_, at)| child(at, ID))
+                .collect(),
+        ));
+    }
+    if findings.implicit.is_empty() {
+        return None;
+    }
+    let names: Vec<_> = findings
+        .implicit
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .collect();
+    Some(Finding::new(
+        "runAsNonRoot != true",
+        format!(
+            "pod or {} must set securityContext.runAsNonRoot=true",
+            containers_phrase(&names)
+        ),
+        findings.implicit.into_iter().map(|(_, at)| at).collect(),
+    ))
+}
+
+pub fn remedy(fix: &mut Fixer) {
+    let set_true = super::catalog::remedy(ID, "set-true");
+    let version = fix.policy().version;
+    let Some((pod_at, findings)) = fix
+        .pod()
+        .map(|pod| (pod.security_context_at(), inspect(&pod, version)))
+    else {
+        return;
+    };
+    for (name, at) in findings.explicit {
+        fix.set(ID, set_true, &at, ID, Value::Bool(true), name.as_deref());
+    }
+    // Containers that still rely on the pod level (which may have just become true).
+    let implicit: Vec<(String, String)> = fix
+        .pod()
+        .map(|pod| {
+            let pod_true =
+                value(pod.security_context(), ID).and_then(|v| v.as_bool()) == Some(true);
+            pod.containers()
+                .into_iter()
+                .filter(|c| !pod_true && value(c.security_context(), ID).is_none())
+                .map(|c| (c.name.to_string(), c.security_context_at()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if !implicit.is_empty() {
+        if fix.any_exempt(ID, implicit.iter().map(|(name, _)| name.as_str())) {
+            for (name, at) in &implicit {
+                fix.set(ID, set_true, at, ID, Value::Bool(true), Some(name));
+            }
+        } else {
+            fix.set(ID, set_true, &pod_at, ID, Value::Bool(true), None);
+        }
+    }
+    set_user(fix);
+}
+
+/// Gives every container a non-zero UID: replaces a 0 where one is written, then sets one
+/// pod-level `runAsUser` for the containers that have none.
+fn set_user(fix: &mut Fixer) {
+    let remedy = super::catalog::remedy(ID, "set-user");
+    let uid = Value::from(fix.policy().run_as_user);
+    let Some(pod) = fix.pod().filter(|pod| !pod.is_windows()) else {
+        return;
+    };
+    let pod_at = pod.security_context_at();
+    let pod_uid = value(pod.security_context(), "runAsUser").and_then(|v| v.as_i64());
+    let mut zero_containers = Vec::new();
+    let mut unset = Vec::new();
+    for c in pod.containers() {
+        match value(c.security_context(), "runAsUser").and_then(|v| v.as_i64()) {
+            Some(0) => zero_containers.push((c.name.to_string(), c.security_context_at())),
+            Some(_) => {}
+            None => unset.push((c.name.to_string(), c.security_context_at())),
+        }
+    }
+    let covers_unset = pod_uid.is_some_and(|uid| uid != 0);
+    for (name, at) in zero_containers {
+        fix.set(ID, remedy, &at, "runAsUser", uid.clone(), Some(&name));
+    }
+    if unset.is_empty() || covers_unset {
+        return;
+    }
+    if fix.any_exempt(ID, unset.iter().map(|(name, _)| name.as_str())) {
+        for (name, at) in unset {
+            fix.set(ID, remedy, &at, "runAsUser", uid.clone(), Some(&name));
+        }
+    } else {
+        fix.set(ID, remedy, &pod_at, "runAsUser", uid, None);
+    }
+}

@@ -1,0 +1,65 @@
+//! `runAsUser` (restricted, v1.23+; pods with `hostUsers: false` exempt from v1.35):
+//! `runAsUser` must not be 0 at pod level or in any container.
+//! Remedy: replace the 0 by the policy's UID (65532 by default).
+
+use super::message::containers_phrase;
+use super::pod::{child, Pod};
+use super::{Finding, Version};
+use crate::plan::fixer::Fixer;
+use serde_json::{Map, Value};
+
+pub const ID: &str = "runAsUser";
+
+fn is_root(context: Option<&Map<String, Value>>) -> bool {
+    context.and_then(|c| c.get(ID)).and_then(Value::as_i64) == Some(0)
+}
+
+/// (container or None for the pod, securityContext pointer) of every `runAsUser: 0`.
+fn offenders(pod: &Pod, version: Version) -> Vec<(Option<String>, String)> {
+    if !version.at_least(23) || (version.at_least(35) && pod.in_user_namespace()) {
+        return Vec::new();
+    }
+    let mut bad = Vec::new();
+    if is_root(pod.security_context()) {
+        bad.push((None, pod.security_context_at()));
+    }
+    for c in pod.containers() {
+        if is_root(c.security_context()) {
+            bad.push((Some(c.name.to_string()), c.security_context_at()));
+        }
+    }
+    bad
+}
+
+pub fn check(pod: &Pod, version: Version) -> Option<Finding> {
+    let bad = offenders(pod, version);
+    if bad.is_empty() {
+        return None;
+    }
+    let mut setters = Vec::new();
+    if bad.iter().any(|(name, _)| name.is_none()) {
+        setters.push("pod".to_string());
+    }
+    let names: Vec<_> = bad.iter().filter_map(|(name, _)| name.as_deref()).collect();
+    if !names.is_empty() {
+        setters.push(containers_phrase(&names));
+    }
+    Some(Finding::new(
+        "runAsUser=0",
+        format!("{} must not set runAsUser=0", setters.join(" and ")),
+        bad.iter().map(|(_, at)| child(at, ID)).collect(),
+    ))
+}
+
+pub fn remedy(fix: &mut Fixer) {
+    let remedy = super::catalog::remedy(ID, "set-non-zero");
+    let uid = Value::from(fix.policy().run_as_user);
+    let version = fix.policy().version;
+    let bad = fix
+        .pod()
+        .map(|pod| offenders(&pod, version))
+        .unwrap_or_default();
+    for (name, at) in bad {
+        fix.set(ID, remedy, &at, ID, uid.clone(), name.as_deref());
+    }
+}

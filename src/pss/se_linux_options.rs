@@ -1,0 +1,147 @@
+//! `seLinuxOptions` (baseline): `seLinuxOptions.type` (pod and containers) must be empty,
+//! `container_t`, `container_init_t` or `container_kvm_t` (and `container_engine_t` from
+//! v1.31); `user` and `role` must be unset or empty.
+//! Remedy: remove the disallowed keys (the whole `seLinuxOptions` when nothing else stays).
+
+use super::message::{containers_phrase, join_quote, pluralize, sorted_set};
+use super::pod::{child, set, Pod};
+use super::{Finding, Version};
+use crate::plan::fixer::Fixer;
+use serde_json::{Map, Value};
+
+pub const ID: &str = "seLinuxOptions";
+
+fn allowed_types(version: Version) -> &'static [&'static str] {
+    const V1_0: [&str; 4] = ["", "container_t", "container_init_t", "container_kvm_t"];
+    const V1_31: [&str; 5] = [
+        "",
+        "container_t",
+        "container_init_t",
+        "container_kvm_t",
+        "container_engine_t",
+    ];
+    if version.at_least(31) {
+        &V1_31
+    } else {
+        &V1_0
+    }
+}
+
+/// A bad `seLinuxOptions`: owner (None: the pod), its pointer and its disallowed keys.
+struct Offender {
+    container: Option<String>,
+    at: String,
+    bad_keys: Vec<&'static str>,
+    bad_type: Option<String>,
+    removes_all: bool,
+}
+
+fn inspect(
+    container: Option<&str>,
+    context: Option<&Map<String, Value>>,
+    context_at: String,
+    version: Version,
+) -> Option<Offender> {
+    let options = set(context?.get(ID))?.as_object()?;
+    let text = |key: &str| options.get(key).and_then(Value::as_str).unwrap_or_default();
+    let mut bad_keys = Vec::new();
+    let mut bad_type = None;
+    if !allowed_types(version).contains(&text("type")) {
+        bad_keys.push("type");
+        bad_type = Some(text("type").to_string());
+    }
+    for key in ["user", "role"] {
+        if !text(key).is_empty() {
+            bad_keys.push(key);
+        }
+    }
+    if bad_keys.is_empty() {
+        return None;
+    }
+    Some(Offender {
+        container: container.map(str::to_string),
+        at: child(&context_at, ID),
+        removes_all: options.keys().all(|key| bad_keys.contains(&key.as_str())),
+        bad_keys,
+        bad_type,
+    })
+}
+
+fn offenders(pod: &Pod, version: Version) -> Vec<Offender> {
+    let mut found: Vec<_> = inspect(
+        None,
+        pod.security_context(),
+        pod.security_context_at(),
+        version,
+    )
+    .into_iter()
+    .collect();
+    for c in pod.containers() {
+        found.extend(inspect(
+            Some(c.name),
+            c.security_context(),
+            c.security_context_at(),
+            version,
+        ));
+    }
+    found
+}
+
+pub fn check(pod: &Pod, version: Version) -> Option<Finding> {
+    let bad = offenders(pod, version);
+    if bad.is_empty() {
+        return None;
+    }
+    let mut setters = Vec::new();
+    if bad.iter().any(|o| o.container.is_none()) {
+        setters.push("pod".to_string());
+    }
+    let names: Vec<_> = bad.iter().filter_map(|o| o.container.as_deref()).collect();
+    if !names.is_empty() {
+        setters.push(containers_phrase(&names));
+    }
+    let types = sorted_set(bad.iter().filter_map(|o| o.bad_type.clone()).collect());
+    let mut problems = Vec::new();
+    if !types.is_empty() {
+        problems.push(format!(
+            "{} {}",
+            pluralize("type", "types", types.len()),
+            join_quote(&types)
+        ));
+    }
+    for key in ["user", "role"] {
+        if bad.iter().any(|o| o.bad_keys.contains(&key)) {
+            problems.push(format!("{key} may not be set"));
+        }
+    }
+    Some(Finding::new(
+        "seLinuxOptions",
+        format!(
+            "{} set forbidden securityContext.seLinuxOptions: {}",
+            setters.join(" and "),
+            problems.join("; ")
+        ),
+        bad.iter()
+            .flat_map(|o| o.bad_keys.iter().map(|key| child(&o.at, key)))
+            .collect(),
+    ))
+}
+
+pub fn remedy(fix: &mut Fixer) {
+    let remedy = super::catalog::remedy(ID, "remove");
+    let version = fix.policy().version;
+    let bad = fix
+        .pod()
+        .map(|pod| offenders(&pod, version))
+        .unwrap_or_default();
+    for offender in bad {
+        let container = offender.container.as_deref();
+        if offender.removes_all {
+            fix.remove(ID, remedy, &offender.at, container);
+        } else {
+            for key in offender.bad_keys {
+                fix.remove(ID, remedy, &child(&offender.at, key), container);
+            }
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! Seccomp. `seccompProfile_baseline` (baseline): before v1.19 the alpha annotations
+//! (`seccomp.security.alpha.kubernetes.io/pod`, `container.seccomp.security.alpha.kubernetes.io/
+//! <container>`) must be `runtime/default`, `docker/default` or `localhost/*`; from v1.19 the
+//! `seccompProfile.type` fields, where set, must be RuntimeDefault or Localhost.
+//! `seccompProfile_restricted` (restricted, v1.19+, replacing it; Windows pods exempt from
+//! v1.25): the type must also be set, at pod level or on every container.
+//! Remedies: type RuntimeDefault where it is disallowed (Localhost is left alone), then one
+//! pod-level `seccompProfile` covering every container that sets none; annotations to
+//! `runtime/default`.
+
+use super::message::{containers_phrase, go_quote, join_quote, pluralize, sorted_set};
+use super::pod::{child, profile_type, Pod};
+use super::{Finding, Version};
+use crate::plan::fixer::Fixer;
+use serde_json::{json, Value};
+
+pub const BASELINE_ID: &str = "seccompProfile_baseline";
+pub const RESTRICTED_ID: &str = "seccompProfile_restricted";
+const CONTROL: &str = "seccompProfile";
+const FIELD: &str = "seccompProfile";
+const VALID: [&str; 2] = ["RuntimeDefault", "Localhost"];
+const POD_ANNOTATION: &str = "seccomp.security.alpha.kubernetes.io/pod";
+const CONTAINER_ANNOTATION: &str = "container.seccomp.security.alpha.kubernetes.io/";
+
+/// Annotations with a forbidden value: (key, value, container it names).
+fn bad_annotations(pod: &Pod) -> Vec<(String, String, Option<String>)> {
+    let annotations = pod.annotations();
+    let valid = |value: &str| {
+        value == "runtime/default" || value == "docker/default" || value.starts_with("localhost/")
+    };
+    let mut keys = vec![(POD_ANNOTATION.to_string(), None)];
+    keys.extend(pod.containers().into_iter().map(|c| {
+        (
+            format!("{CONTAINER_ANNOTATION}{}", c.name),
+            Some(c.name.to_string()),
+        )
+    }));
+    let mut bad = Vec::new();
+    for (key, container) in keys {
+        if let Some((_, value)) = annotations.iter().find(|(k, _)| *k == key) {
+            if !valid(value)
+                && !bad
+                    .iter()
+                    .any(|(k, _, _): &(String, String, Option<String>)| *k == key)
+            {
+                bad.push((key, value.to_string(), container));
+            }
+        }
+    }
+    bad
+}
+
+/// Profiles with a disallowed type: (container or None for the pod, securityContext pointer, type).
+fn bad_types(pod: &Pod) -> Vec<(Option<String>, String, String)> {
+    let mut bad = Vec::new();
+    if let Some(kind) = profile_type(pod.security_context(), FIELD) {
+        if !VALID.contains(&kind) {
+            bad.push((None, pod.security_context_at(), kind.to_string()));
+        }
+    }
+    for c in pod.containers() {
+        if let Some(kind) = profile_type(c.security_context(), FIELD) {
+            if !VALID.contains(&kind) {
+                bad.push((
+                    Some(c.name.to_string()),
+                    c.security_context_at(),
+                    kind.to_string(),
+                ));
+            }
+        }
+    }
+    bad
+}
+
+fn bad_type_finding(bad: &[(Option<String>, String, String)]) -> Finding {
+    let mut setters = Vec::new();
+    if bad.iter().any(|(name, _, _)| name.is_none()) {
+        setters.push("pod".to_string());
+    }
+    let names: Vec<_> = bad
+        .iter()
+        .filter_map(|(name, _, _)| name.as_deref())
+        .collect();
+    if !names.is_empty() {
+        setters.push(containers_phrase(&names));
+    }
+    let kinds = sorted_set(bad.iter().map(|(_, _, kind)| kind.clone()).collect());
+    Finding::new(
+        "seccompProfile",
+        format!(
+            "{} must not set securityContext.seccompProfile.type to {}",
+            setters.join(" and "),
+            join_quote(&kinds)
+        ),
+        bad.iter()
+            .map(|(_, at, _)| child(&child(at, FIELD), "type"))
+            .collect(),
+    )
+}
+
+pub fn check_baseline(pod: &Pod, version: Version) -> Option<Finding> {
+    if version.at_least(19) {
+        let bad = bad_types(pod);
+        return (!bad.is_empty()).then(|| bad_type_finding(&bad));
+    }
+    let bad = bad_annotations(pod);
+    if bad.is_empty() {
+        return None;
+    }
+    let quoted = sorted_set(
+        bad.iter()
+            .map(|(key, value, _)| format!("{key}={}", go_quote(value)))
+            .collect(),
+    );
+    Some(Finding::new(
+        "seccompProfile",
+        format!(
+            "forbidden {} {}",
+            pluralize("annotation", "annotations", quoted.len()),
+            quoted.join(", ")
+        ),
+        bad.iter()
+            .map(|(key, _, _)| child(&format!("{}/annotations", pod.metadata_at), key))
+            .collect(),
+    ))
+}
+
+fn restricted_applies(pod: &Pod, version: Version) -> bool {
+    !(version.at_least(25) && pod.is_windows())
+}
+
+/// Containers without a seccompProfile when the pod level sets no valid one.
+fn unset(pod: &Pod) -> Vec<(String, String)> {
+    if profile_type(pod.security_context(), FIELD).is_some_and(|kind| VALID.contains(&kind)) {
+        return Vec::new();
+    }
+    pod.containers()
+        .into_iter()
+        .filter(|c| profile_type(c.security_context(), FIELD).is_none())
+        .map(|c| {
+            let at = if c.security_context().is_some() {
+                c.security_context_at()
+            } else {
+                c.at.clone()
+            };
+            (c.name.to_string(), at)
+        })
+        .collect()
+}
+
+pub fn check_restricted(pod: &Pod, version: Version) -> Option<Finding> {
+    if !restricted_applies(pod, version) {
+        return None;
+    }
+    let bad = bad_types(pod);
+    if !bad.is_empty() {
+        return Some(bad_type_finding(&bad));
+    }
+    let missing = unset(pod);
+    if missing.is_empty() {
+        return None;
+    }
+    let names: Vec<_> = missing.iter().map(|(name, _)| name.as_str()).collect();
+    Some(Finding::new(
+        "seccompProfile",
+        format!(
+            "pod or {} must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\"",
+            containers_phrase(&names)
+        ),
+        missing.into_iter().map(|(_, at)| at).collect(),
+    ))
+}
+
+fn fix_bad_types(fix: &mut Fixer, check: &str) {
+    let remedy = super::catalog::remedy(CONTROL, "field-runtime-default");
+    let bad = fix.pod().map(|pod| bad_types(&pod)).unwrap_or_default();
+    for (name, at, _) in bad {
+        let value = Value::String("RuntimeDefault".to_string());
+        fix.set(
+            check,
+            remedy,
+            &child(&at, FIELD),
+            "type",
+            value,
+            name.as_deref(),
+        );
+    }
+}
+
+pub fn remedy_baseline(fix: &mut Fixer) {
+    if fix.policy().version.at_least(19) {
+        fix_bad_types(fix, BASELINE_ID);
+        return;
+    }
+    let remedy = super::catalog::remedy(CONTROL, "annotation-runtime-default");
+    let Some((parent, bad)) = fix.pod().map(|pod| {
+        (
+            format!("{}/annotations", pod.metadata_at),
+            bad_annotations(&pod),
+        )
+    }) else {
+        return;
+    };
+    for (key, _, container) in bad {
+        let value = Value::String("runtime/default".to_string());
+        fix.set(
+            BASELINE_ID,
+            remedy,
+            &parent,
+            &key,
+            value,
+            container.as_deref(),
+        );
+    }
+}
+
+pub fn remedy_restricted(fix: &mut Fixer) {
+    fix_bad_types(fix, RESTRICTED_ID);
+    let remedy = super::catalog::remedy(CONTROL, "field-runtime-default");
+    let Some((pod_context_at, missing, containers)) = fix.pod().map(|pod| {
+        let containers: Vec<_> = pod
+            .containers()
+            .into_iter()
+            .filter(|c| profile_type(c.security_context(), FIELD).is_none())
+            .map(|c| (c.name.to_string(), c.security_context_at()))
+            .collect();
+        (pod.security_context_at(), unset(&pod), containers)
+    }) else {
+        return;
+    };
+    if missing.is_empty() {
+        return;
+    }
+    let profile = json!({"type": "RuntimeDefault"});
+    if fix.any_exempt(RESTRICTED_ID, missing.iter().map(|(name, _)| name.as_str())) {
+        for (name, context_at) in containers {
+            fix.set(
+                RESTRICTED_ID,
+                remedy,
+                &context_at,
+                FIELD,
+                profile.clone(),
+                Some(&name),
+            );
+        }
+    } else {
+        fix.set(RESTRICTED_ID, remedy, &pod_context_at, FIELD, profile, None);
+    }
+}

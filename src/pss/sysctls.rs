@@ -1,0 +1,97 @@
+//! `sysctls` (baseline): pod sysctls only from the safe set of the version (v1.0, extended
+//! in v1.27, v1.29, v1.32 and v1.37). Remedy: remove the unsafe entries (the whole `sysctls`
+//! when none stays).
+
+use super::pod::{child, Pod};
+use super::{Finding, Version};
+use crate::plan::fixer::Fixer;
+use serde_json::Value;
+
+pub const ID: &str = "sysctls";
+
+fn allowed(name: &str, version: Version) -> bool {
+    const V1_0: [&str; 5] = [
+        "kernel.shm_rmid_forced",
+        "net.ipv4.ip_local_port_range",
+        "net.ipv4.tcp_syncookies",
+        "net.ipv4.ping_group_range",
+        "net.ipv4.ip_unprivileged_port_start",
+    ];
+    const V1_29: [&str; 4] = [
+        "net.ipv4.tcp_keepalive_time",
+        "net.ipv4.tcp_fin_timeout",
+        "net.ipv4.tcp_keepalive_intvl",
+        "net.ipv4.tcp_keepalive_probes",
+    ];
+    const V1_32: [&str; 2] = ["net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem"];
+    const V1_37: [&str; 2] = [
+        "net.ipv4.tcp_slow_start_after_idle",
+        "net.ipv4.tcp_notsent_lowat",
+    ];
+    V1_0.contains(&name)
+        || (version.at_least(27) && name == "net.ipv4.ip_local_reserved_ports")
+        || (version.at_least(29) && V1_29.contains(&name))
+        || (version.at_least(32) && V1_32.contains(&name))
+        || (version.at_least(37) && V1_37.contains(&name))
+}
+
+/// (sysctls pointer, entry count, forbidden (index, name)).
+fn offenders(pod: &Pod, version: Version) -> (String, usize, Vec<(usize, String)>) {
+    let at = child(&pod.security_context_at(), ID);
+    let entries = pod
+        .security_context()
+        .and_then(|context| context.get(ID))
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let forbidden = entries
+        .iter()
+        .enumerate()
+        .map(|(index, entry)| {
+            (
+                index,
+                entry
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+            )
+        })
+        .filter(|(_, name)| !allowed(name, version))
+        .map(|(index, name)| (index, name.to_string()))
+        .collect();
+    (at, entries.len(), forbidden)
+}
+
+pub fn check(pod: &Pod, version: Version) -> Option<Finding> {
+    let (at, _, forbidden) = offenders(pod, version);
+    if forbidden.is_empty() {
+        return None;
+    }
+    Some(Finding::new(
+        "forbidden sysctls",
+        forbidden
+            .iter()
+            .map(|(_, name)| name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        forbidden
+            .iter()
+            .map(|(index, _)| format!("{at}/{index}"))
+            .collect(),
+    ))
+}
+
+pub fn remedy(fix: &mut Fixer) {
+    let remedy = super::catalog::remedy(ID, "remove");
+    let version = fix.policy().version;
+    let Some((at, count, forbidden)) = fix.pod().map(|pod| offenders(&pod, version)) else {
+        return;
+    };
+    if forbidden.len() == count {
+        fix.remove(ID, remedy, &at, None);
+        return;
+    }
+    for (index, _) in forbidden.into_iter().rev() {
+        fix.remove(ID, remedy, &format!("{at}/{index}"), None);
+    }
+}

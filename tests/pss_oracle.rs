@@ -1,0 +1,182 @@
+//! Cross-check with an independent evaluator, `../shared/tools/pss_check.py` (Python +
+//! PyYAML). Skipped, with a note, when the tool, python3 or PyYAML is absent.
+//!
+//! - wording: for every upstream fixture, our violations (check ids and messages) equal the
+//!   evaluator's, in order;
+//! - fixes: every fail fixture and a few multi-container workloads, once patched by the plan,
+//!   pass the evaluator at the same level and version, or violate only checks the plan lists
+//!   as unfixable.
+
+mod support;
+
+use pss_fix::config::Config;
+use pss_fix::pss::{self, Level, Version};
+use pss_fix::workload::workloads;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn oracle() -> Option<PathBuf> {
+    let tool = support::shared_dir()?.join("tools/pss_check.py");
+    let works = Command::new("python3")
+        .args(["-c", "import yaml"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    (tool.is_file() && works).then_some(tool)
+}
+
+/// The evaluator's verdicts: file path -> [(check, message)].
+fn evaluate(tool: &Path, level: &str, version: &str, files: &[PathBuf]) -> BTreeMap<String, Vec<(String, String)>> {
+    let mut verdicts = BTreeMap::new();
+    for chunk in files.chunks(200) {
+        let out = Command::new("python3")
+            .arg(tool)
+            .args(["--level", level, "--version", version, "--json"])
+            .args(chunk)
+            .output()
+            .expect("python3 should run");
+        let report: Value = serde_json::from_slice(&out.stdout).expect("the evaluator prints JSON");
+        assert_eq!(report["errors"], json!([]), "evaluator errors");
+        for workload in report["workloads"].as_array().expect("workloads") {
+            let violations = workload["violations"]
+                .as_array()
+                .expect("violations")
+                .iter()
+                .map(|v| {
+                    let (reason, detail) = (v["reason"].as_str().unwrap(), v["detail"].as_str().unwrap());
+                    let message = if detail.is_empty() { reason.to_string() } else { format!("{reason} ({detail})") };
+                    (v["check"].as_str().unwrap().to_string(), message)
+                })
+                .collect();
+            verdicts.insert(workload["source"].as_str().unwrap().to_string(), violations);
+        }
+    }
+    verdicts
+}
+
+fn ours(object: &Value, level: Level, version: Version) -> Vec<(String, String)> {
+    pss::check(object, level, version)
+        .into_iter()
+        .map(|v| (v.check, v.message))
+        .collect()
+}
+
+#[test]
+fn messages_equal_the_independent_evaluator_on_every_fixture() {
+    let Some(tool) = oracle() else {
+        eprintln!("note: pss_check.py, python3 or PyYAML not available; skipped");
+        return;
+    };
+    let shared = support::shared_dir().expect("oracle implies shared");
+    let mut groups: BTreeMap<(String, String), Vec<support::Fixture>> = BTreeMap::new();
+    for fixture in support::fixtures(&shared) {
+        groups.entry((fixture.level.clone(), fixture.version.clone())).or_default().push(fixture);
+    }
+    let mut compared = 0;
+    let mut mismatches = Vec::new();
+    for ((level, version), fixtures) in &groups {
+        let paths: Vec<_> = fixtures.iter().map(|f| f.path.clone()).collect();
+        let verdicts = evaluate(&tool, level, version, &paths);
+        for fixture in fixtures {
+            let expected = &verdicts[&fixture.path.display().to_string()];
+            let actual = ours(&fixture.object, level.parse().unwrap(), version.parse().unwrap());
+            compared += 1;
+            if &actual != expected {
+                mismatches.push(format!("{}:\n  ours   {actual:?}\n  oracle {expected:?}", fixture.path.display()));
+            }
+        }
+    }
+    eprintln!("wording compared on {compared} fixtures, {} mismatches", mismatches.len());
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+/// Multi-container workloads of several kinds, each breaking several controls at once.
+fn extra_workloads() -> Vec<(&'static str, Value)> {
+    let containers = json!([
+        {"name": "app", "image": "nginx", "ports": [{"containerPort": 80, "hostPort": 8080}],
+         "securityContext": {"privileged": true, "capabilities": {"add": ["NET_ADMIN", "NET_BIND_SERVICE"], "drop": ["NET_RAW"]},
+                             "runAsUser": 0, "procMount": "Unmasked",
+                             "seccompProfile": {"type": "Unconfined"}},
+         "livenessProbe": {"httpGet": {"host": "10.0.0.1", "port": 80}},
+         "resources": {"limits": {"cpu": "50m", "memory": "64Mi"}}},
+        {"name": "sidecar", "image": "envoy",
+         "securityContext": {"runAsNonRoot": false, "seLinuxOptions": {"type": "spc_t", "level": "s0"},
+                             "appArmorProfile": {"type": "Unconfined"}},
+         "resources": {"requests": {"cpu": "2", "memory": "1Gi"}}}
+    ]);
+    let init = json!([{"name": "init", "image": "busybox", "securityContext": {"allowPrivilegeEscalation": true}}]);
+    let pod_spec = json!({
+        "hostNetwork": true, "hostPID": true,
+        "securityContext": {"sysctls": [{"name": "kernel.msgmax", "value": "1"}, {"name": "net.ipv4.tcp_syncookies", "value": "1"}]},
+        "initContainers": init, "containers": containers
+    });
+    let template = json!({"metadata": {"labels": {"app": "x"},
+        "annotations": {"container.apparmor.security.beta.kubernetes.io/app": "unconfined"}}, "spec": pod_spec});
+    vec![
+        ("pod", json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p",
+            "annotations": {"container.apparmor.security.beta.kubernetes.io/app": "unconfined"}},
+            "spec": pod_spec})),
+        ("deployment", json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+            "spec": {"selector": {"matchLabels": {"app": "x"}}, "template": template}})),
+        ("cronjob", json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c"},
+            "spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": template}}}})),
+        ("windows", json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "w"},
+            "spec": {"os": {"name": "windows"},
+                     "securityContext": {"windowsOptions": {"hostProcess": true}},
+                     "containers": [{"name": "win", "image": "servercore"}]}})),
+        ("userns", json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "u"},
+            "spec": {"hostUsers": false, "containers": [{"name": "a", "image": "x",
+                     "securityContext": {"procMount": "Unmasked"}}]}})),
+    ]
+}
+
+#[test]
+fn fixed_workloads_pass_the_independent_evaluator() {
+    let Some(tool) = oracle() else {
+        eprintln!("note: pss_check.py, python3 or PyYAML not available; skipped");
+        return;
+    };
+    let shared = support::shared_dir().expect("oracle implies shared");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = Config::default();
+    // (level, version) -> [(written file, checks the plan says stay)]
+    let mut groups: BTreeMap<(String, String), Vec<(PathBuf, Vec<String>)>> = BTreeMap::new();
+    let mut write = |level: &str, version: &str, name: &str, object: &Value| {
+        let (l, v): (Level, Version) = (level.parse().unwrap(), version.parse().unwrap());
+        let found = workloads(object);
+        let policy = config.policy_for(&found[0], l, v);
+        let plan = pss_fix::plan::plan(object, &policy);
+        let mut patched = object.clone();
+        json_patch::patch(&mut patched, &plan.patch).expect("plan should apply");
+        let path = dir.path().join(format!("{level}-{version}-{name}.json"));
+        std::fs::write(&path, serde_json::to_string_pretty(&patched).unwrap()).unwrap();
+        let unfixable = plan.unfixable.iter().map(|u| u.check.clone()).collect();
+        groups.entry((level.to_string(), version.to_string())).or_default().push((path, unfixable));
+    };
+    for fixture in support::fixtures(&shared).iter().filter(|f| !f.pass) {
+        write(&fixture.level, &fixture.version, &fixture.name, &fixture.object);
+    }
+    for (name, object) in extra_workloads() {
+        for level in ["baseline", "restricted"] {
+            for version in ["v1.0", "v1.18", "v1.22", "v1.24", "v1.30", "v1.34", "latest"] {
+                write(level, version, name, &object);
+            }
+        }
+    }
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    for ((level, version), files) in &groups {
+        let paths: Vec<_> = files.iter().map(|(path, _)| path.clone()).collect();
+        let verdicts = evaluate(&tool, level, version, &paths);
+        for (path, unfixable) in files {
+            checked += 1;
+            let remaining = &verdicts[&path.display().to_string()];
+            if remaining.iter().any(|(check, _)| !unfixable.contains(check)) {
+                problems.push(format!("{}: {remaining:?} (unfixable {unfixable:?})", path.display()));
+            }
+        }
+    }
+    eprintln!("{checked} fixed workloads evaluated, {} problems", problems.len());
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -107,7 +107,10 @@ fn checker_and_fixer_agree_with_upstream_fixtures() {
         {
             entry.unfixable += 1;
             for u in &plan.unfixable {
-                *entry.reasons.entry((u.check.clone(), u.reason.clone())).or_default() += 1;
+                *entry
+                    .reasons
+                    .entry((u.check.clone(), u.reason.clone()))
+                    .or_default() += 1;
             }
         } else {
             failures.push(format!(

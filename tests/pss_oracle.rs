@@ -27,7 +27,12 @@ fn oracle() -> Option<PathBuf> {
 }
 
 /// The evaluator's verdicts: file path -> [(check, message)].
-fn evaluate(tool: &Path, level: &str, version: &str, files: &[PathBuf]) -> BTreeMap<String, Vec<(String, String)>> {
+fn evaluate(
+    tool: &Path,
+    level: &str,
+    version: &str,
+    files: &[PathBuf],
+) -> BTreeMap<String, Vec<(String, String)>> {
     let mut verdicts = BTreeMap::new();
     for chunk in files.chunks(200) {
         let out = Command::new("python3")
@@ -44,8 +49,13 @@ fn evaluate(tool: &Path, level: &str, version: &str, files: &[PathBuf]) -> BTree
                 .expect("violations")
                 .iter()
                 .map(|v| {
-                    let (reason, detail) = (v["reason"].as_str().unwrap(), v["detail"].as_str().unwrap());
-                    let message = if detail.is_empty() { reason.to_string() } else { format!("{reason} ({detail})") };
+                    let (reason, detail) =
+                        (v["reason"].as_str().unwrap(), v["detail"].as_str().unwrap());
+                    let message = if detail.is_empty() {
+                        reason.to_string()
+                    } else {
+                        format!("{reason} ({detail})")
+                    };
                     (v["check"].as_str().unwrap().to_string(), message)
                 })
                 .collect();
@@ -71,7 +81,10 @@ fn messages_equal_the_independent_evaluator_on_every_fixture() {
     let shared = support::shared_dir().expect("oracle implies shared");
     let mut groups: BTreeMap<(String, String), Vec<support::Fixture>> = BTreeMap::new();
     for fixture in support::fixtures(&shared) {
-        groups.entry((fixture.level.clone(), fixture.version.clone())).or_default().push(fixture);
+        groups
+            .entry((fixture.level.clone(), fixture.version.clone()))
+            .or_default()
+            .push(fixture);
     }
     let mut compared = 0;
     let mut mismatches = Vec::new();
@@ -80,14 +93,24 @@ fn messages_equal_the_independent_evaluator_on_every_fixture() {
         let verdicts = evaluate(&tool, level, version, &paths);
         for fixture in fixtures {
             let expected = &verdicts[&fixture.path.display().to_string()];
-            let actual = ours(&fixture.object, level.parse().unwrap(), version.parse().unwrap());
+            let actual = ours(
+                &fixture.object,
+                level.parse().unwrap(),
+                version.parse().unwrap(),
+            );
             compared += 1;
             if &actual != expected {
-                mismatches.push(format!("{}:\n  ours   {actual:?}\n  oracle {expected:?}", fixture.path.display()));
+                mismatches.push(format!(
+                    "{}:\n  ours   {actual:?}\n  oracle {expected:?}",
+                    fixture.path.display()
+                ));
             }
         }
     }
-    eprintln!("wording compared on {compared} fixtures, {} mismatches", mismatches.len());
+    eprintln!(
+        "wording compared on {compared} fixtures, {} mismatches",
+        mismatches.len()
+    );
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
 
@@ -114,20 +137,35 @@ fn extra_workloads() -> Vec<(&'static str, Value)> {
     let template = json!({"metadata": {"labels": {"app": "x"},
         "annotations": {"container.apparmor.security.beta.kubernetes.io/app": "unconfined"}}, "spec": pod_spec});
     vec![
-        ("pod", json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p",
+        (
+            "pod",
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p",
             "annotations": {"container.apparmor.security.beta.kubernetes.io/app": "unconfined"}},
-            "spec": pod_spec})),
-        ("deployment", json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
-            "spec": {"selector": {"matchLabels": {"app": "x"}}, "template": template}})),
-        ("cronjob", json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c"},
-            "spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": template}}}})),
-        ("windows", json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "w"},
+            "spec": pod_spec}),
+        ),
+        (
+            "deployment",
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+            "spec": {"selector": {"matchLabels": {"app": "x"}}, "template": template}}),
+        ),
+        (
+            "cronjob",
+            json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c"},
+            "spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": template}}}}),
+        ),
+        (
+            "windows",
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "w"},
             "spec": {"os": {"name": "windows"},
                      "securityContext": {"windowsOptions": {"hostProcess": true}},
-                     "containers": [{"name": "win", "image": "servercore"}]}})),
-        ("userns", json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "u"},
+                     "containers": [{"name": "win", "image": "servercore"}]}}),
+        ),
+        (
+            "userns",
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "u"},
             "spec": {"hostUsers": false, "containers": [{"name": "a", "image": "x",
-                     "securityContext": {"procMount": "Unmasked"}}]}})),
+                     "securityContext": {"procMount": "Unmasked"}}]}}),
+        ),
     ]
 }
 
@@ -152,14 +190,24 @@ fn fixed_workloads_pass_the_independent_evaluator() {
         let path = dir.path().join(format!("{level}-{version}-{name}.json"));
         std::fs::write(&path, serde_json::to_string_pretty(&patched).unwrap()).unwrap();
         let unfixable = plan.unfixable.iter().map(|u| u.check.clone()).collect();
-        groups.entry((level.to_string(), version.to_string())).or_default().push((path, unfixable));
+        groups
+            .entry((level.to_string(), version.to_string()))
+            .or_default()
+            .push((path, unfixable));
     };
     for fixture in support::fixtures(&shared).iter().filter(|f| !f.pass) {
-        write(&fixture.level, &fixture.version, &fixture.name, &fixture.object);
+        write(
+            &fixture.level,
+            &fixture.version,
+            &fixture.name,
+            &fixture.object,
+        );
     }
     for (name, object) in extra_workloads() {
         for level in ["baseline", "restricted"] {
-            for version in ["v1.0", "v1.18", "v1.22", "v1.24", "v1.30", "v1.34", "latest"] {
+            for version in [
+                "v1.0", "v1.18", "v1.22", "v1.24", "v1.30", "v1.34", "latest",
+            ] {
                 write(level, version, name, &object);
             }
         }
@@ -172,11 +220,20 @@ fn fixed_workloads_pass_the_independent_evaluator() {
         for (path, unfixable) in files {
             checked += 1;
             let remaining = &verdicts[&path.display().to_string()];
-            if remaining.iter().any(|(check, _)| !unfixable.contains(check)) {
-                problems.push(format!("{}: {remaining:?} (unfixable {unfixable:?})", path.display()));
+            if remaining
+                .iter()
+                .any(|(check, _)| !unfixable.contains(check))
+            {
+                problems.push(format!(
+                    "{}: {remaining:?} (unfixable {unfixable:?})",
+                    path.display()
+                ));
             }
         }
     }
-    eprintln!("{checked} fixed workloads evaluated, {} problems", problems.len());
+    eprintln!(
+        "{checked} fixed workloads evaluated, {} problems",
+        problems.len()
+    );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

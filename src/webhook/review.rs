@@ -634,7 +634,8 @@ mod tests {
     #[test]
     fn other_kinds_operations_and_subresources_pass_untouched() {
         let config = Config::default();
-        let config_map = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
+        let config_map =
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
         let answer = review_value(&request("CREATE", config_map, Value::Null), &config);
         assert_skipped(&answer, "not a workload kind");
 

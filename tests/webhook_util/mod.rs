@@ -1,7 +1,8 @@
 //! Shared by the webhook integration tests: certificates from rcgen, the real server started
 //! in-process on a loopback port, an HTTPS client that trusts only the test CA, and
 //! AdmissionReview fixtures for the nine workload kinds.
-#![allow(dead_code)] // each test binary uses its own subset
+// Each test binary uses its own subset; helpers outside #[test] fns unwrap like tests do.
+#![allow(dead_code, clippy::unwrap_used)]
 
 use pss_fix::config::Config;
 use pss_fix::webhook::{self, Limits, ServeOptions};
@@ -26,8 +27,8 @@ impl Pki {
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
         let key = KeyPair::generate().unwrap();
-        let params = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-            .unwrap();
+        let params =
+            CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
         let cert = params.signed_by(&key, &ca).unwrap();
         Pki {
             ca_pem: ca.pem(),

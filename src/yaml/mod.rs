@@ -5,24 +5,51 @@
 //! patches to documents as text splices and verifies the result (invariant I2) before returning
 //! it. Untouched bytes are copied from the source, so an empty patch returns the input.
 //!
-//! SKELETON: the API below is the contract the CLI codes against; bodies are filled in by the
-//! editor work (issue 2).
+//! Modules: `events` (the only one that sees the parser, granit-parser), `tree` (span tree),
+//! `value` (YAML to JSON as the API server resolves it; its doc lists the YAML 1.1 choices),
+//! `edit` (splices), `render` (text for new values), `error`.
+//!
+//! # What an edit does
+//! - A changed scalar is re-spelled in place; a trailing comment on its line stays.
+//! - A new key goes after the last entry of its mapping and after the comment lines below that
+//!   entry indented at least as deep as the mapping's keys; in a flow mapping it is appended as
+//!   `, key: value`; in a JSON document as JSON (on its own line if the object spans lines).
+//! - A removed entry or item takes its own lines: the comment lines directly above it at its
+//!   column (they describe it), its lines, and a comment at the end of its last line. The
+//!   comment lines after a removed last entry stay (they may describe what follows).
+//! - A mapping or sequence emptied by a removal becomes `{}` / `[]`; an empty value (`key:`,
+//!   `~`, `{}`, `[]`) that gains children is rewritten in block form in block context.
+//! - New text uses the document's indentation step, sequence style (`- ` at the key's column or
+//!   indented) and the file's line break; strings are quoted only when plain text would read
+//!   back as something else.
+//! - A change to an anchored node used by an alias, through an alias, or to a key that comes
+//!   from a merge key `<<` is refused: it would change every use.
+//!
+//! # Limitations
+//! - Sequences are edited by diffing old and new values (common prefix and suffix kept, the
+//!   middle changed in place, then items removed or inserted), not by replaying each operation:
+//!   the value is always the patched one, but a `move` inside a sequence is shown as changes.
+//! - Keys that are aliases or collections (`*a: b`, `? [x]: y`) cannot be edited around; explicit
+//!   `? key` entries and comments between `-` and its item are not located and are refused.
+//! - New multi-line strings are written double-quoted with `\n` escapes, not as block scalars.
+//! - A block scalar with keep chomping (`|+`) followed by a new entry may lose trailing blank
+//!   lines; verification then refuses the edit.
+//! - `!!binary` scalars resolve to their base64 text (go-yaml decodes them); other custom tags
+//!   are read as their text.
+//! - Adding to an empty document (no node at all) is refused.
+
+mod edit;
+mod error;
+mod events;
+mod render;
+mod tree;
+mod value;
 
 use serde_json::Value;
 
-/// A parse or edit failure, pointing into the input.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{line}:{column}: {message}")]
-pub struct Error {
-    /// 1-based line of the offending byte.
-    pub line: usize,
-    /// 1-based column (in characters) of the offending byte.
-    pub column: usize,
-    /// Byte offset into the input.
-    pub offset: usize,
-    /// Lower-case reason, quoting the offending value.
-    pub message: String,
-}
+pub use error::Error;
+
+use tree::{Kind, Node, Tree};
 
 /// A parsed multi-document stream. Immutable: edits return new text.
 #[derive(Debug)]
@@ -36,13 +63,23 @@ pub struct Stream {
 pub struct Document {
     value: Value,
     line: usize,
+    tree: Tree,
 }
 
 impl Stream {
     /// Parses `source` (which may start with a BOM and use CRLF line ends).
     pub fn parse(source: &str) -> Result<Stream, Error> {
-        let _ = source;
-        todo!("issue 2")
+        let trees = tree::parse(source)?;
+        let mut documents = Vec::with_capacity(trees.len());
+        for tree in trees {
+            let value = value::to_value(source, &tree)?;
+            let line = error::line_column(source, tree.root.props_start).0;
+            documents.push(Document { value, line, tree });
+        }
+        Ok(Stream {
+            source: source.to_owned(),
+            documents,
+        })
     }
 
     /// The text this stream was parsed from.
@@ -58,17 +95,143 @@ impl Stream {
     /// Applies each `(document index, patch)` and returns the whole new text. Every byte outside
     /// the edited nodes is kept (I1); the result is re-parsed and each edited document's value
     /// must equal `json_patch::patch(old value, patch)` (I2), else this is an error and no text
-    /// is returned.
+    /// is returned. Several patches for one document apply in order.
     pub fn edit(&self, edits: &[(usize, json_patch::Patch)]) -> Result<String, Error> {
-        let _ = edits;
-        todo!("issue 2")
+        let mut expected: Vec<Option<Value>> = vec![None; self.documents.len()];
+        for (index, patch) in edits {
+            let document = self.documents.get(*index).ok_or_else(|| {
+                Error::at(
+                    &self.source,
+                    self.source.len(),
+                    format!(
+                        "no document {index} (the stream has {})",
+                        self.documents.len()
+                    ),
+                )
+            })?;
+            let target = expected[*index].get_or_insert_with(|| document.value.clone());
+            json_patch::patch(target, &patch.0).map_err(|error| {
+                let offset = document.tree.root.props_start;
+                Error::at(
+                    &self.source,
+                    offset,
+                    format!("patch does not apply to document {index}: {error}"),
+                )
+            })?;
+        }
+        let mut splices = Vec::new();
+        for (document, new) in self.documents.iter().zip(&expected) {
+            if let Some(new) = new {
+                splices.extend(edit::splices(
+                    &self.source,
+                    &document.tree,
+                    &document.value,
+                    new,
+                )?);
+            }
+        }
+        if splices.is_empty() {
+            return Ok(self.source.clone());
+        }
+        let text = edit::apply(&self.source, &mut splices)?;
+        self.verify(&text, &expected)?;
+        Ok(text)
+    }
+
+    /// Checks I2 on an edit's result: same number of documents, edited ones equal to their
+    /// patched values, the others unchanged.
+    fn verify(&self, text: &str, expected: &[Option<Value>]) -> Result<(), Error> {
+        let first_edited = expected.iter().position(Option::is_some).unwrap_or(0);
+        let at = |index: usize| {
+            self.documents
+                .get(index)
+                .map_or(0, |document| document.tree.root.props_start)
+        };
+        let reparsed = Stream::parse(text).map_err(|error| {
+            Error::at(
+                &self.source,
+                at(first_edited),
+                format!(
+                    "internal error: the edited text does not parse ({error}); nothing written"
+                ),
+            )
+        })?;
+        if reparsed.documents.len() != self.documents.len() {
+            return Err(Error::at(
+                &self.source,
+                at(first_edited),
+                "internal error: the edit changed the number of documents; nothing written",
+            ));
+        }
+        for (index, ((before, after), expected)) in self
+            .documents
+            .iter()
+            .zip(&reparsed.documents)
+            .zip(expected)
+            .enumerate()
+        {
+            let wanted = expected.as_ref().unwrap_or(&before.value);
+            if !value::same(wanted, &after.value) {
+                return Err(Error::at(
+                    &self.source,
+                    at(index),
+                    format!("internal error: document {index} would not read back as the patched value; nothing written"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// 1-based (line, column) of the node at `pointer` (RFC 6901) in document `document`, or of
-    /// its nearest existing ancestor when the node does not exist.
+    /// its nearest existing ancestor when the node does not exist. A mapping member is located
+    /// at its key, a sequence item at its `-`; a key brought in by a merge key at the `<<`.
+    /// A document index out of range gives (1, 1).
     pub fn location(&self, document: usize, pointer: &str) -> (usize, usize) {
-        let _ = (document, pointer);
-        todo!("issue 2")
+        let Some(document) = self.documents.get(document) else {
+            return (1, 1);
+        };
+        let mut node = &document.tree.root;
+        let mut offset = node.props_start;
+        let tokens = pointer
+            .split('/')
+            .skip(1)
+            .map(|token| token.replace("~1", "/").replace("~0", "~"));
+        for token in tokens {
+            let Some((child, at)) = step(node, &token) else {
+                break;
+            };
+            offset = at;
+            match child {
+                Some(child) => node = child,
+                None => break,
+            }
+        }
+        error::line_column(&self.source, offset)
+    }
+}
+
+/// The child of `node` named by one pointer token and where it is located; a key that only a
+/// merge key `<<` brings in is located at the `<<`, with no child to descend into.
+fn step<'a>(node: &'a Node, token: &str) -> Option<(Option<&'a Node>, usize)> {
+    match &node.kind {
+        Kind::Map { entries, .. } => {
+            let explicit = entries.iter().rev().find(|entry| {
+                !value::is_merge_key(&entry.key)
+                    && value::scalar_key(&entry.key).as_deref() == Some(token)
+            });
+            if let Some(entry) = explicit {
+                return Some((Some(&entry.value), entry.key.props_start));
+            }
+            let merge = entries
+                .iter()
+                .find(|entry| value::is_merge_key(&entry.key))?;
+            Some((None, merge.key.props_start))
+        }
+        Kind::Seq { items, .. } => {
+            let item = items.get(token.parse::<usize>().ok()?)?;
+            Some((Some(&item.node), item.dash.unwrap_or(item.node.props_start)))
+        }
+        Kind::Scalar { .. } | Kind::Alias { .. } => None,
     }
 }
 
@@ -82,5 +245,339 @@ impl Document {
     /// 1-based line where the document's content starts.
     pub fn line(&self) -> usize {
         self.line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn patch(ops: Value) -> json_patch::Patch {
+        serde_json::from_value(ops).unwrap()
+    }
+
+    fn edit(source: &str, ops: Value) -> String {
+        let stream = Stream::parse(source).unwrap();
+        stream
+            .edit(&[(0, patch(ops))])
+            .unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    fn refused(source: &str, ops: Value) -> Error {
+        Stream::parse(source)
+            .unwrap()
+            .edit(&[(0, patch(ops))])
+            .unwrap_err()
+    }
+
+    #[test]
+    fn empty_patch_is_identity() {
+        let source = "\u{feff}# c\r\na: 1 # x\r\n---\r\nb: [1, 2]\r\n...\r\n";
+        let stream = Stream::parse(source).unwrap();
+        assert_eq!(stream.edit(&[]).unwrap(), source);
+        assert_eq!(stream.edit(&[(1, patch(json!([])))]).unwrap(), source);
+        assert_eq!(stream.documents().len(), 2);
+        assert_eq!(stream.documents()[1].line(), 4);
+    }
+
+    #[test]
+    fn add_key_to_block_mapping_after_its_comments() {
+        let source = "spec:\n  containers:\n  - name: a\n    image: b # pinned\n    # about image\n  # about volumes\n  volumes: []\n";
+        let out = edit(
+            source,
+            json!([{"op": "add", "path": "/spec/containers/0/securityContext", "value": {"runAsNonRoot": true, "capabilities": {"drop": ["ALL"]}}}]),
+        );
+        assert_eq!(
+            out,
+            "spec:\n  containers:\n  - name: a\n    image: b # pinned\n    # about image\n    securityContext:\n      runAsNonRoot: true\n      capabilities:\n        drop:\n        - ALL\n  # about volumes\n  volumes: []\n"
+        );
+    }
+
+    #[test]
+    fn four_space_indented_sequences_are_followed() {
+        let source = "a:\n    b:\n        - x: 1\n";
+        let out = edit(
+            source,
+            json!([{"op": "add", "path": "/a/c", "value": {"d": [1]}}]),
+        );
+        assert_eq!(
+            out,
+            "a:\n    b:\n        - x: 1\n    c:\n        d:\n            - 1\n"
+        );
+    }
+
+    #[test]
+    fn replace_scalar_keeps_comment_and_quoting_elsewhere() {
+        let source = "a: 'x'\nb: 1 # one\n";
+        assert_eq!(
+            edit(
+                source,
+                json!([{"op": "replace", "path": "/b", "value": "yes"}])
+            ),
+            "a: 'x'\nb: \"yes\" # one\n"
+        );
+        assert_eq!(
+            edit(
+                source,
+                json!([{"op": "replace", "path": "/a", "value": "y z"}])
+            ),
+            "a: y z\nb: 1 # one\n"
+        );
+    }
+
+    #[test]
+    fn remove_takes_own_lines_and_comments_above() {
+        let source = "a: 1\n# about b\nb:\n  c: 2\nd: 3\n";
+        assert_eq!(
+            edit(source, json!([{"op": "remove", "path": "/b"}])),
+            "a: 1\nd: 3\n"
+        );
+        let source = "ports:\n- containerPort: 80\n  hostPort: 80\n";
+        assert_eq!(
+            edit(
+                source,
+                json!([{"op": "remove", "path": "/ports/0/hostPort"}])
+            ),
+            "ports:\n- containerPort: 80\n"
+        );
+        assert_eq!(
+            edit(
+                source,
+                json!([{"op": "remove", "path": "/ports/0/containerPort"}])
+            ),
+            "ports:\n- hostPort: 80\n"
+        );
+    }
+
+    #[test]
+    fn removing_last_entries_leaves_empty_collections() {
+        let source = "a:\n  b: 1 # gone\nc:\n- x\n";
+        assert_eq!(
+            edit(source, json!([{"op": "remove", "path": "/a/b"}])),
+            "a: {}\nc:\n- x\n"
+        );
+        assert_eq!(
+            edit(source, json!([{"op": "remove", "path": "/c/0"}])),
+            "a:\n  b: 1 # gone\nc: []\n"
+        );
+    }
+
+    #[test]
+    fn empty_values_gain_children_in_block_form() {
+        let source = "sc:\nflow: {}\nlist: [] # keep\n";
+        let out = edit(
+            source,
+            json!([
+                {"op": "add", "path": "/sc", "value": {}},
+                {"op": "add", "path": "/sc/a", "value": 1},
+                {"op": "add", "path": "/flow/b", "value": "c"},
+                {"op": "add", "path": "/list/-", "value": "d"}
+            ]),
+        );
+        assert_eq!(out, "sc:\n  a: 1\nflow:\n  b: c\nlist: # keep\n- d\n");
+    }
+
+    #[test]
+    fn flow_collections_stay_flow() {
+        let source = "a: {b: 1}\nc: [x, y]\n";
+        let out = edit(
+            source,
+            json!([
+                {"op": "add", "path": "/a/d", "value": "e,f"},
+                {"op": "add", "path": "/c/1", "value": "z"},
+                {"op": "remove", "path": "/c/0"}
+            ]),
+        );
+        assert_eq!(out, "a: {b: 1, d: \"e,f\"}\nc: [z, y]\n");
+    }
+
+    #[test]
+    fn json_documents_stay_json() {
+        let source = "{\n  \"a\": {\n    \"b\": 1\n  }\n}\n";
+        let out = edit(
+            source,
+            json!([{"op": "add", "path": "/a/c", "value": {"d": [true]}}]),
+        );
+        assert_eq!(out, "{\n  \"a\": {\n    \"b\": 1,\n    \"c\": {\n      \"d\": [\n        true\n      ]\n    }\n  }\n}\n");
+        serde_json::from_str::<Value>(&out).unwrap();
+        let out = edit(
+            "{\"a\": [1]}",
+            json!([{"op": "add", "path": "/b", "value": {"c": "d"}}]),
+        );
+        assert_eq!(out, "{\"a\": [1], \"b\": {\"c\":\"d\"}}");
+    }
+
+    #[test]
+    fn crlf_unicode_and_missing_final_newline_are_kept() {
+        let source = "n: héllo 日本\r\nm:\r\n  a: 1";
+        let out = edit(source, json!([{"op": "add", "path": "/m/b", "value": 2}]));
+        assert_eq!(out, "n: héllo 日本\r\nm:\r\n  a: 1\r\n  b: 2");
+        let out = edit(
+            source,
+            json!([{"op": "remove", "path": "/m/a"}, {"op": "add", "path": "/m/c", "value": 3}]),
+        );
+        assert_eq!(out, "n: héllo 日本\r\nm:\r\n  c: 3");
+        assert_eq!(
+            edit("a: 1\nb: 2", json!([{"op": "remove", "path": "/b"}])),
+            "a: 1"
+        );
+    }
+
+    #[test]
+    fn sequences_insert_at_index_and_append() {
+        let source = "l:\n  - a\n  # about b\n  - b\n";
+        let out = edit(
+            source,
+            json!([{"op": "add", "path": "/l/1", "value": "m"}, {"op": "add", "path": "/l/-", "value": {"k": "v", "w": 1}}]),
+        );
+        assert_eq!(
+            out,
+            "l:\n  - a\n  - m\n  # about b\n  - b\n  - k: v\n    w: 1\n"
+        );
+    }
+
+    #[test]
+    fn block_scalars_are_kept_and_replaced_whole() {
+        let source = "a: |\n  text\n\nb: >-\n  folded\nc: 1\n";
+        assert_eq!(
+            edit(source, json!([{"op": "replace", "path": "/c", "value": 2}])),
+            "a: |\n  text\n\nb: >-\n  folded\nc: 2\n"
+        );
+        assert_eq!(
+            edit(
+                source,
+                json!([{"op": "replace", "path": "/b", "value": "x"}])
+            ),
+            "a: |\n  text\n\nb: x\nc: 1\n"
+        );
+    }
+
+    #[test]
+    fn multi_document_streams_edit_only_their_document() {
+        let source = "%YAML 1.1\n---\nkind: ConfigMap\n...\n---\nkind: Pod\nspec: {}\n";
+        let stream = Stream::parse(source).unwrap();
+        let out = stream
+            .edit(&[(
+                1,
+                patch(json!([{"op": "add", "path": "/spec/hostPID", "value": false}])),
+            )])
+            .unwrap();
+        assert_eq!(
+            out,
+            "%YAML 1.1\n---\nkind: ConfigMap\n...\n---\nkind: Pod\nspec:\n  hostPID: false\n"
+        );
+    }
+
+    #[test]
+    fn aliases_and_merges_resolve_and_refuse_shared_edits() {
+        let source = "base: &b {x: 1, q: 2}\nuse:\n  <<: *b\n  q: 3\nother: *b\n";
+        let stream = Stream::parse(source).unwrap();
+        assert_eq!(
+            stream.documents()[0].value(),
+            &json!({"base": {"x": 1, "q": 2}, "use": {"x": 1, "q": 3}, "other": {"x": 1, "q": 2}})
+        );
+        assert!(refused(
+            source,
+            json!([{"op": "replace", "path": "/base/x", "value": 5}])
+        )
+        .message
+        .contains("&b"));
+        assert!(refused(
+            source,
+            json!([{"op": "replace", "path": "/other/x", "value": 5}])
+        )
+        .message
+        .contains("*b"));
+        assert!(refused(
+            source,
+            json!([{"op": "replace", "path": "/use/x", "value": 5}])
+        )
+        .message
+        .contains("<<"));
+        assert_eq!(
+            edit(
+                source,
+                json!([{"op": "replace", "path": "/use/q", "value": 4}])
+            ),
+            "base: &b {x: 1, q: 2}\nuse:\n  <<: *b\n  q: 4\nother: *b\n"
+        );
+        assert_eq!(
+            edit(source, json!([{"op": "add", "path": "/use/z", "value": 4}])),
+            "base: &b {x: 1, q: 2}\nuse:\n  <<: *b\n  q: 3\n  z: 4\nother: *b\n"
+        );
+        // `y` is a YAML 1.1 boolean, also as a key: go-yaml v2 reads `y: 1` as {"true": 1}.
+        assert_eq!(
+            Stream::parse("y: 1\n").unwrap().documents()[0].value(),
+            &json!({"true": 1})
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_last_wins_and_remove_takes_all() {
+        let source = "a: 1\nb: 2\na: 3\n";
+        let stream = Stream::parse(source).unwrap();
+        assert_eq!(stream.documents()[0].value(), &json!({"a": 3, "b": 2}));
+        assert_eq!(
+            edit(source, json!([{"op": "replace", "path": "/a", "value": 4}])),
+            "a: 1\nb: 2\na: 4\n"
+        );
+        assert_eq!(
+            edit(source, json!([{"op": "remove", "path": "/a"}])),
+            "b: 2\n"
+        );
+    }
+
+    #[test]
+    fn test_op_and_bad_patches_are_errors() {
+        let source = "a: 1\n";
+        assert!(
+            refused(source, json!([{"op": "test", "path": "/a", "value": 2}]))
+                .message
+                .contains("patch does not apply")
+        );
+        assert_eq!(
+            edit(source, json!([{"op": "test", "path": "/a", "value": 1}])),
+            source
+        );
+    }
+
+    #[test]
+    fn non_yaml_is_an_error_with_position() {
+        let error = Stream::parse("a:\n  b: 1\n{{- with .Values }}\n").unwrap_err();
+        assert_eq!(error.line, 3);
+        let error = Stream::parse("a:\n\tb: 1\n").unwrap_err();
+        assert!(error.message.contains("tab"));
+        assert!(Stream::parse("a: .nan\n")
+            .unwrap_err()
+            .message
+            .contains("JSON"));
+    }
+
+    #[test]
+    fn flow_sequence_closed_at_key_indentation_parses() {
+        let source = "a:\n  b: [\n    1,\n  ]\n  c: 2\n";
+        let stream = Stream::parse(source).unwrap();
+        assert_eq!(
+            stream.documents()[0].value(),
+            &json!({"a": {"b": [1], "c": 2}})
+        );
+        assert_eq!(
+            edit(
+                source,
+                json!([{"op": "replace", "path": "/a/c", "value": 3}])
+            ),
+            "a:\n  b: [\n    1,\n  ]\n  c: 3\n"
+        );
+    }
+
+    #[test]
+    fn location_points_at_node_or_nearest_ancestor() {
+        let source = "a:\n  b:\n  - x\n  - y\n";
+        let stream = Stream::parse(source).unwrap();
+        assert_eq!(stream.location(0, "/a/b/1"), (4, 3));
+        assert_eq!(stream.location(0, "/a/b/7"), (2, 3));
+        assert_eq!(stream.location(0, "/a/zz/q"), (1, 1));
+        assert_eq!(stream.location(0, ""), (1, 1));
     }
 }

@@ -1,0 +1,56 @@
+//! [`Error`]: a parse or edit failure pointing at a byte of the input, and the line/column
+//! arithmetic it needs (shared with [`super::Stream::location`]).
+
+/// A parse or edit failure, pointing into the input.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{line}:{column}: {message}")]
+pub struct Error {
+    /// 1-based line of the offending byte.
+    pub line: usize,
+    /// 1-based column (in characters) of the offending byte.
+    pub column: usize,
+    /// Byte offset into the input.
+    pub offset: usize,
+    /// Lower-case reason, quoting the offending value.
+    pub message: String,
+}
+
+impl Error {
+    /// An error at byte `offset` of `source` (clamped to the source and to a char boundary).
+    pub(crate) fn at(source: &str, offset: usize, message: impl Into<String>) -> Error {
+        let (line, column) = line_column(source, offset);
+        Error {
+            line,
+            column,
+            offset: offset.min(source.len()),
+            message: message.into(),
+        }
+    }
+}
+
+/// 1-based line and column (in characters, a leading BOM not counted) of byte `offset`.
+/// Linear in the offset; used for errors and single lookups only.
+pub(crate) fn line_column(source: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(source.len());
+    while !source.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &source[..offset];
+    let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
+    let line = before.bytes().filter(|&byte| byte == b'\n').count() + 1;
+    let column_text = before[line_start..].trim_start_matches('\u{feff}');
+    (line, column_text.chars().count() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_count_characters_and_skip_the_bom() {
+        assert_eq!(line_column("a: é\nbc", 6), (2, 1));
+        assert_eq!(line_column("é: x", 4), (1, 4));
+        assert_eq!(line_column("\u{feff}a: x", 3), (1, 1));
+        assert_eq!(line_column("ab", 99), (1, 3));
+    }
+}

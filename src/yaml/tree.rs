@@ -1,0 +1,367 @@
+//! The span tree: every node of a document with its exact byte range in the stream source, its
+//! style (block/flow collection; plain, quoted or block scalar), its anchor, and for block
+//! sequences where each item's `-` is. Built from [`super::events`]; knows no JSON.
+//!
+//! Ranges cover a node's content only: a block collection runs from its first key (or first
+//! `-`) to the end of its last child's content, a block scalar from its `|`/`>` header to its
+//! last non-blank character, and an empty value is a zero-width range just after its `:` or `-`.
+//! Comments and blank lines are never part of a node; the editor reads them from the text.
+
+use std::collections::{HashMap, HashSet};
+use std::iter::Peekable;
+
+use super::error::Error;
+use super::events::{events, Event, ScalarTag, Spanned, Style};
+
+/// One node of a document.
+#[derive(Debug)]
+pub(crate) struct Node {
+    /// First byte of the content (after any anchor and tag).
+    pub(crate) start: usize,
+    /// One past the last byte of the content.
+    pub(crate) end: usize,
+    /// Where the node's properties (`&anchor`, `!tag`) start, or `start` without any.
+    pub(crate) props_start: usize,
+    /// Where a tag starts, if the node has one.
+    pub(crate) tag_start: Option<usize>,
+    /// The parser's anchor id, 0 for none.
+    pub(crate) anchor: usize,
+    pub(crate) kind: Kind,
+}
+
+#[derive(Debug)]
+pub(crate) enum Kind {
+    Scalar {
+        text: String,
+        style: Style,
+        tag: Option<ScalarTag>,
+    },
+    Alias {
+        anchor: usize,
+    },
+    Map {
+        flow: bool,
+        entries: Vec<Entry>,
+    },
+    Seq {
+        flow: bool,
+        items: Vec<Item>,
+    },
+}
+
+/// A mapping entry: the key node, the `:` (absent for `{key}` and `? key` forms), the value.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub(crate) key: Node,
+    pub(crate) colon: Option<usize>,
+    pub(crate) value: Node,
+}
+
+/// A sequence item; `dash` is the byte offset of its `-` in block sequences.
+#[derive(Debug)]
+pub(crate) struct Item {
+    pub(crate) dash: Option<usize>,
+    pub(crate) node: Node,
+}
+
+impl Node {
+    /// An empty (null) value written as nothing at all: `key:` or `-`.
+    pub(crate) fn is_empty_null(&self) -> bool {
+        self.start == self.end && matches!(self.kind, Kind::Scalar { .. })
+    }
+
+    pub(crate) fn is_flow(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::Map { flow: true, .. } | Kind::Seq { flow: true, .. }
+        )
+    }
+}
+
+/// One document of a stream.
+#[derive(Debug)]
+pub(crate) struct Tree {
+    pub(crate) root: Node,
+    /// Anchor id to name, for error messages.
+    pub(crate) anchor_names: HashMap<usize, String>,
+    /// Anchor ids used by at least one alias in this document.
+    pub(crate) aliased: HashSet<usize>,
+}
+
+/// Parses every document of `source`.
+pub(crate) fn parse(source: &str) -> Result<Vec<Tree>, Error> {
+    let mut builder = Builder {
+        source,
+        events: events(source).peekable(),
+        last_end: 0,
+        prev_end: 0,
+        anchor_names: HashMap::new(),
+        aliased: HashSet::new(),
+    };
+    let mut trees = Vec::new();
+    while let Some(spanned) = builder.next()? {
+        match spanned.event {
+            Event::DocumentStart => {
+                let first = builder.expect_next()?;
+                let root = builder.node(first)?;
+                match builder.next()? {
+                    Some(Spanned {
+                        event: Event::DocumentEnd,
+                        ..
+                    }) => {}
+                    other => return Err(builder.unexpected(other)),
+                }
+                trees.push(Tree {
+                    root,
+                    anchor_names: std::mem::take(&mut builder.anchor_names),
+                    aliased: std::mem::take(&mut builder.aliased),
+                });
+            }
+            other => {
+                return Err(builder.unexpected(Some(Spanned {
+                    event: other,
+                    range: spanned.range,
+                    tag_start: None,
+                })))
+            }
+        }
+    }
+    Ok(trees)
+}
+
+struct Builder<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> {
+    source: &'a str,
+    events: Peekable<I>,
+    /// The furthest end of any event read so far.
+    last_end: usize,
+    /// `last_end` before the latest event: where the gap before that event's token starts.
+    prev_end: usize,
+    anchor_names: HashMap<usize, String>,
+    aliased: HashSet<usize>,
+}
+
+impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
+    fn next(&mut self) -> Result<Option<Spanned<'a>>, Error> {
+        let next = self.events.next().transpose()?;
+        if let Some(spanned) = &next {
+            self.prev_end = self.last_end;
+            self.last_end = self.last_end.max(spanned.range.end);
+        }
+        Ok(next)
+    }
+
+    fn expect_next(&mut self) -> Result<Spanned<'a>, Error> {
+        self.next()?
+            .ok_or_else(|| Error::at(self.source, self.source.len(), "unexpected end of input"))
+    }
+
+    fn unexpected(&self, spanned: Option<Spanned<'a>>) -> Error {
+        match spanned {
+            Some(spanned) => Error::at(
+                self.source,
+                spanned.range.start,
+                format!("unexpected parser event {:?}", spanned.event),
+            ),
+            None => Error::at(self.source, self.source.len(), "unexpected end of input"),
+        }
+    }
+
+    /// Consumes an `Anchor` event if one follows: the anchor's name and where `&name` starts.
+    fn anchor_event(&mut self) -> Result<Option<usize>, Error> {
+        if let Some(Ok(Spanned {
+            event: Event::Anchor { .. },
+            ..
+        })) = self.events.peek()
+        {
+            if let Some(Spanned {
+                event: Event::Anchor { id, name },
+                range,
+                ..
+            }) = self.next()?
+            {
+                self.anchor_names.insert(id, name.into_owned());
+                return Ok(Some(range.start));
+            }
+        }
+        Ok(None)
+    }
+
+    fn node(&mut self, first: Spanned<'a>) -> Result<Node, Error> {
+        let gap_start = self.prev_end;
+        let Spanned {
+            event,
+            range,
+            tag_start,
+        } = first;
+        match event {
+            Event::Scalar {
+                value,
+                style,
+                anchor,
+                tag,
+            } => {
+                let (start, end) = match style {
+                    Style::Literal | Style::Folded => {
+                        self.block_scalar_range(gap_start, range.clone())
+                    }
+                    _ => (range.start, range.end),
+                };
+                let anchor_start = self.anchor_event()?;
+                Ok(Node {
+                    start,
+                    end,
+                    props_start: props_start(start, anchor_start, tag_start),
+                    tag_start,
+                    anchor,
+                    kind: Kind::Scalar {
+                        text: value.into_owned(),
+                        style,
+                        tag,
+                    },
+                })
+            }
+            Event::Alias { anchor } => {
+                self.aliased.insert(anchor);
+                Ok(Node {
+                    start: range.start,
+                    end: range.end,
+                    props_start: range.start,
+                    tag_start: None,
+                    anchor: 0,
+                    kind: Kind::Alias { anchor },
+                })
+            }
+            Event::MappingStart { flow, anchor } => {
+                let anchor_start = self.anchor_event()?;
+                let mut entries = Vec::new();
+                let end = loop {
+                    let next = self.expect_next()?;
+                    if let Event::MappingEnd = next.event {
+                        break next.range.end;
+                    }
+                    let key = self.node(next)?;
+                    let colon = self.colon_after(key.end);
+                    let first = self.expect_next()?;
+                    let mut value = self.node(first)?;
+                    if value.is_empty_null() {
+                        if let Some(colon) = colon {
+                            value.start = colon + 1;
+                            value.end = colon + 1;
+                            value.props_start = value.props_start.min(value.start);
+                        }
+                    }
+                    entries.push(Entry { key, colon, value });
+                };
+                let (start, end) = if flow {
+                    (range.start, end)
+                } else {
+                    let first = entries
+                        .first()
+                        .map_or(range.start, |entry| entry.key.props_start);
+                    let last = entries
+                        .last()
+                        .map_or(range.start, |entry| entry.value.end.max(entry.key.end));
+                    (first, last)
+                };
+                Ok(Node {
+                    start,
+                    end,
+                    props_start: props_start(start, anchor_start, tag_start),
+                    tag_start,
+                    anchor,
+                    kind: Kind::Map { flow, entries },
+                })
+            }
+            Event::SequenceStart { flow, anchor } => {
+                let anchor_start = self.anchor_event()?;
+                let mut items = Vec::new();
+                let end = loop {
+                    let next = self.expect_next()?;
+                    if let Event::SequenceEnd = next.event {
+                        break next.range.end;
+                    }
+                    let mut node = self.node(next)?;
+                    let dash = if flow {
+                        None
+                    } else {
+                        self.dash_before(node.props_start)
+                    };
+                    if let (true, Some(dash)) = (node.is_empty_null(), dash) {
+                        node.start = dash + 1;
+                        node.end = dash + 1;
+                        node.props_start = node.start;
+                    }
+                    items.push(Item { dash, node });
+                };
+                let (start, end) = if flow {
+                    (range.start, end)
+                } else {
+                    let first = items.first().map_or(range.start, |item| {
+                        item.dash.unwrap_or(item.node.props_start)
+                    });
+                    let last = items.last().map_or(range.start, |item| item.node.end);
+                    (first, last)
+                };
+                Ok(Node {
+                    start,
+                    end,
+                    props_start: props_start(start, anchor_start, tag_start),
+                    tag_start,
+                    anchor,
+                    kind: Kind::Seq { flow, items },
+                })
+            }
+            other => Err(self.unexpected(Some(Spanned {
+                event: other,
+                range,
+                tag_start,
+            }))),
+        }
+    }
+
+    /// A block scalar's header (`|`, `>`, with indicators) starts the node; its content ends at
+    /// the last non-blank character (the parser's range runs on to the next token).
+    fn block_scalar_range(
+        &self,
+        gap_start: usize,
+        content: std::ops::Range<usize>,
+    ) -> (usize, usize) {
+        let gap_start = gap_start.min(content.start);
+        let header = self.source[gap_start..content.start]
+            .find(['|', '>'])
+            .map_or(content.start, |at| gap_start + at);
+        let header_end = header
+            + self.source[header..]
+                .bytes()
+                .skip(1)
+                .take_while(|byte| matches!(byte, b'-' | b'+' | b'0'..=b'9'))
+                .count()
+            + 1;
+        let content_end = content.start
+            + self.source[content.start..content.end.max(content.start)]
+                .trim_end_matches([' ', '\t', '\r', '\n'])
+                .len();
+        (header, content_end.max(header_end.min(self.source.len())))
+    }
+
+    /// The `:` after a key, if only blanks separate them.
+    fn colon_after(&self, key_end: usize) -> Option<usize> {
+        let rest = &self.source[key_end..];
+        let skipped = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+        (rest.as_bytes().get(skipped) == Some(&b':')).then_some(key_end + skipped)
+    }
+
+    /// The `-` before a block sequence item, if only blanks and line breaks separate them.
+    fn dash_before(&self, item_start: usize) -> Option<usize> {
+        let before = self.source[..item_start].trim_end_matches([' ', '\t', '\r', '\n']);
+        before.ends_with('-').then(|| before.len() - 1)
+    }
+}
+
+fn props_start(start: usize, anchor_start: Option<usize>, tag_start: Option<usize>) -> usize {
+    [Some(start), anchor_start, tag_start]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(start)
+}

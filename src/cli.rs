@@ -60,6 +60,14 @@ held to. K01 hardening gaps (readOnlyRootFilesystem, resources) are listed as th
 finding and change the exit code only with --hardening."
     )]
     Check(CheckArgs),
+    /// Serve the mutating admission webhook over HTTPS (POST /mutate, /healthz, /readyz, /metrics).
+    #[command(
+        long_about = "Serve the mutating admission webhook over HTTPS: POST /mutate takes \
+an AdmissionReview v1 and answers with the same patch `pss-fix patch` gives for the object; GET \
+/healthz, /readyz and /metrics (Prometheus). The certificate and key files are reloaded when they \
+change. Runs until SIGTERM or SIGINT, then drains. Logs are JSON lines on stderr (RUST_LOG)."
+    )]
+    Webhook(WebhookArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell to complete for.
@@ -251,6 +259,26 @@ serves as a Helm post-renderer; on any error nothing is printed and the exit cod
     /// Colour the diff: auto (a terminal, unless NO_COLOR is set), always or never.
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+}
+
+/// `pss-fix webhook`.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookArgs {
+    /// Address to listen on, e.g. 0.0.0.0:8443.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+
+    /// PEM certificate chain served to the API server (reloaded on change).
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: PathBuf,
+
+    /// PEM private key of the certificate (reloaded on change).
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: PathBuf,
+
+    /// Config file: level (or `namespace`), version, hardening, exemptions, enforce.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// `pss-fix patch`.

@@ -60,7 +60,7 @@ held to. K01 hardening gaps (readOnlyRootFilesystem, resources) are listed as th
 finding and change the exit code only with --hardening."
     )]
     Check(CheckArgs),
-    /// Serve the mutating admission webhook over HTTPS (POST /mutate, /healthz, /readyz, /metrics).
+    /// Serve the mutating admission webhook over HTTPS.
     #[command(
         long_about = "Serve the mutating admission webhook over HTTPS: POST /mutate takes \
 an AdmissionReview v1 and answers with the same patch `pss-fix patch` gives for the object; GET \
@@ -100,7 +100,7 @@ command line is skipped when its path as given matches. Repeatable."
     )]
     pub exclude: Vec<String>,
 
-    /// The level to enforce: baseline, restricted (default), or namespace.
+    /// The level to enforce: baseline, restricted (the default) or namespace.
     #[arg(
         long,
         value_enum,
@@ -134,7 +134,7 @@ Namespace documents among the inputs."
     )]
     pub namespaces: Option<PathBuf>,
 
-    /// The PSS version: v1.0 to the newest known, or `latest` (default).
+    /// The PSS version: v1.N, or latest (the default).
     #[arg(
         long,
         value_name = "VERSION",
@@ -174,19 +174,19 @@ does (e.g. running as a non-root user, dropping capabilities) are reported inste
     #[arg(long)]
     pub no_default_resources: bool,
 
-    /// Default CPU request for containers without one (e.g. 100m).
+    /// CPU request set where a container has none (default 100m).
     #[arg(long, value_name = "QUANTITY")]
     pub cpu_request: Option<String>,
 
-    /// Default memory request for containers without one (e.g. 128Mi).
+    /// Memory request set where a container has none (default 128Mi).
     #[arg(long, value_name = "QUANTITY")]
     pub memory_request: Option<String>,
 
-    /// Default CPU limit for containers without one (e.g. 500m).
+    /// CPU limit set where a container has none (default 500m).
     #[arg(long, value_name = "QUANTITY")]
     pub cpu_limit: Option<String>,
 
-    /// Default memory limit for containers without one (e.g. 256Mi).
+    /// Memory limit set where a container has none (default 512Mi).
     #[arg(long, value_name = "QUANTITY")]
     pub memory_limit: Option<String>,
 }

@@ -27,8 +27,8 @@
 //!
 //! Exemption ids are matched case-insensitively against an upstream check id
 //! (`capabilities_restricted`), its control name without the level suffix (`capabilities`
-//! covers both capability checks), a hardening id (`readOnlyRootFilesystem`, `resources`) or
-//! `all`. The workload annotation `pss-fix.dev/skip: "seccompProfile,capabilities"` takes the
+//! covers both capability checks), a short name (`seccomp`, `apparmor`, `selinux`,
+//! `hostProcess`), a hardening id (`readOnlyRootFilesystem`, `resources`) or `all`. The workload annotation `pss-fix.dev/skip: "seccompProfile,capabilities"` takes the
 //! same ids; it is read from the workload's own metadata and from its pod template's
 //! metadata, and both lists apply.
 
@@ -121,14 +121,28 @@ impl Exemptions {
     }
 }
 
+/// Short names people write for a control, as in the issue's own example
+/// (`pss-fix.dev/skip: "seccomp,capabilities"`).
+const ALIASES: [(&str, &str); 4] = [
+    ("seccomp", "seccompprofile"),
+    ("apparmor", "apparmorprofile"),
+    ("selinux", "selinuxoptions"),
+    ("hostprocess", "windowshostprocess"),
+];
+
 fn matches_any(ids: &BTreeSet<String>, check: &str) -> bool {
     let check = check.to_ascii_lowercase();
     let control = check
         .strip_suffix("_baseline")
         .or_else(|| check.strip_suffix("_restricted"))
         .unwrap_or(&check);
-    ids.iter()
-        .any(|id| id == "all" || *id == check || id == control)
+    ids.iter().any(|id| {
+        let id = ALIASES
+            .iter()
+            .find(|(alias, _)| alias == id)
+            .map_or(id.as_str(), |(_, full)| full);
+        id == "all" || id == check || id == control
+    })
 }
 
 /// How the level is chosen.
@@ -567,6 +581,13 @@ mod tests {
         assert!(exemptions.exempts("seccompProfile_restricted"));
         assert!(exemptions.exempts("allowPrivilegeEscalation"));
         assert!(exemptions.exempts("readOnlyRootFilesystem"));
+        let short: Exemptions = Exemptions {
+            controls: ["seccomp".to_string()].into(),
+            ..Exemptions::default()
+        };
+        assert!(
+            short.exempts("seccompProfile_baseline") && !short.exempts("capabilities_baseline")
+        );
         assert!(!exemptions.exempts("privileged"));
         assert!(exemptions.exempts_container("capabilities_restricted", "proxy"));
         assert!(!exemptions.exempts_container("capabilities_restricted", "app"));

@@ -4,6 +4,11 @@
 //! is the difference between the two, so every operation is one a remedy asked for, parents
 //! come before children and a new subtree is one `add`. K01 hardening (beyond PSS) is planned
 //! the same way after the PSS remedies.
+//!
+//! Where a remedy cannot or may not act (an exemption, `--safe-only`, a Linux-only field in a
+//! Windows pod, a restricted volume), it records why; every violation still present after the
+//! plan is listed in [`Plan::unfixable`] with those reasons. A non-workload object gets an
+//! empty plan.
 
 pub mod diff;
 pub mod fixer;

@@ -41,6 +41,8 @@ struct Counts {
     failing: usize,
     fixed: usize,
     unfixable: usize,
+    /// Failing fixtures fixed with `--safe-only` (the rest: unfixable for that reason).
+    safe_only_fixed: usize,
     /// (check, reason) -> fixtures left with it.
     reasons: BTreeMap<(String, String), usize>,
 }
@@ -120,6 +122,26 @@ fn checker_and_fixer_agree_with_upstream_fixtures() {
                 plan.unfixable
             ));
         }
+        let safe = pss_fix::plan::Policy {
+            safe_only: true,
+            ..policy.clone()
+        };
+        let safe_plan = pss_fix::plan::plan(&fixture.object, &safe);
+        let mut safe_patched = fixture.object.clone();
+        json_patch::patch(&mut safe_patched, &safe_plan.patch).expect("plan should apply");
+        let safe_remaining = pss::check(&safe_patched, level, version);
+        if safe_remaining.is_empty() {
+            entry.safe_only_fixed += 1;
+        } else if !safe_remaining
+            .iter()
+            .all(|v| safe_plan.unfixable.iter().any(|u| u.check == v.check))
+        {
+            failures.push(format!(
+                "{}: safe-only plan leaves {:?} unlisted",
+                fixture.path.display(),
+                safe_remaining
+            ));
+        }
         let again = pss_fix::plan::plan(&patched, &policy);
         if !again.patch.0.is_empty() {
             failures.push(format!(
@@ -131,8 +153,9 @@ fn checker_and_fixer_agree_with_upstream_fixtures() {
     }
     for (level, c) in &counts {
         eprintln!(
-            "{level}: {} fixtures checked, {} agreeing; {} failing fixtures: {} fixed, {} unfixable",
-            c.checked, c.agreeing, c.failing, c.fixed, c.unfixable
+            "{level}: {} fixtures checked, {} agreeing; {} failing fixtures: {} fixed, {} unfixable; \
+             {} fixed with --safe-only",
+            c.checked, c.agreeing, c.failing, c.fixed, c.unfixable, c.safe_only_fixed
         );
         for ((check, reason), count) in &c.reasons {
             eprintln!("  unfixable {check}: {reason}: {count}");

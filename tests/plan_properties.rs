@@ -2,11 +2,13 @@
 //! workload passes or keeps only violations the plan lists as unfixable, planning it again
 //! gives an empty patch (idempotence), and no single operation can be dropped (minimality:
 //! without it a check fails, a hardening gap reappears, or a container the plan made
-//! non-root is left without a non-zero UID). Windows pods never gain Linux-only fields, and
-//! `safe_only` plans only make safe changes.
+//! non-root is left without a non-zero UID; ops for a check an exemption keeps failing are
+//! exempt from this), and no violation is left without a remedy having tried. Generated
+//! policies vary level, version, `safe_only` and exemptions. Windows pods never gain
+//! Linux-only fields, and `safe_only` plans only make safe changes.
 
 use proptest::prelude::*;
-use pss_fix::config::Config;
+use pss_fix::config::{Config, ExemptionRule};
 use pss_fix::plan::{hardening, plan, Plan, Safety};
 use pss_fix::pss::{self, pod::Pod, Level, Version};
 use pss_fix::workload::workloads;
@@ -205,12 +207,26 @@ fn workload() -> impl Strategy<Value = Value> {
     })
 }
 
-fn policy_strategy() -> impl Strategy<Value = (Level, Version, bool)> {
+/// Level, version, safe-only, and an exemption: (control id, only for container `c0`).
+type PolicyChoice = (Level, Version, bool, Option<(&'static str, bool)>);
+
+fn policy_strategy() -> impl Strategy<Value = PolicyChoice> {
+    let controls = vec![
+        "capabilities",
+        "seccompProfile",
+        "runAsNonRoot",
+        "hostNamespaces",
+        "resources",
+    ];
     (
         proptest::sample::select(vec![Level::Baseline, Level::Restricted]),
         proptest::sample::select(vec![0u32, 8, 18, 19, 22, 23, 25, 31, 34, 35, 37])
             .prop_map(Version::Minor),
         proptest::bool::weighted(0.2),
+        proptest::option::weighted(
+            0.3,
+            (proptest::sample::select(controls), proptest::bool::ANY),
+        ),
     )
 }
 
@@ -276,9 +292,17 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
     #[test]
-    fn plans_are_sound_idempotent_and_minimal(object in workload(), (level, version, safe_only) in policy_strategy()) {
+    fn plans_are_sound_idempotent_and_minimal(object in workload(), (level, version, safe_only, exemption) in policy_strategy()) {
         let found = workloads(&object);
-        let config = Config { safe_only, ..Config::default() };
+        let exemptions = exemption
+            .map(|(control, one_container)| ExemptionRule {
+                container: one_container.then(|| "c0".to_string()),
+                controls: [control.to_ascii_lowercase()].into(),
+                ..ExemptionRule::default()
+            })
+            .into_iter()
+            .collect();
+        let config = Config { safe_only, exemptions, ..Config::default() };
         let policy = config.policy_for(&found[0], level, version);
         let plan: Plan = plan(&object, &policy);
         let fixed = patched(&object, &plan.patch.0).expect("the plan applies");
@@ -287,6 +311,9 @@ proptest! {
         for violation in &remaining {
             prop_assert!(plan.unfixable.iter().any(|u| u.check == violation.check),
                 "{} left and not listed as unfixable: {:?}", violation.check, plan.unfixable);
+        }
+        for unfixable in &plan.unfixable {
+            prop_assert!(unfixable.reason != pss_fix::plan::NO_REMEDY_REASON, "no remedy ran: {unfixable:?}");
         }
         let again = pss_fix::plan::plan(&fixed, &policy);
         prop_assert!(again.patch.0.is_empty(), "not idempotent: {:?}", again.patch);
@@ -298,6 +325,16 @@ proptest! {
             let mut ops = plan.patch.0.clone();
             let dropped = ops.remove(index);
             let Some(without) = patched(&object, &ops) else { continue };
+            // An op for a check that stays violated anyway (an exempted container keeps it
+            // failing) still fixes the other containers; "drop it and still pass" cannot
+            // apply to it.
+            let op_path = dropped.path().to_string();
+            let for_unfixable = plan.changes.iter().any(|change| {
+                change.path.starts_with(&op_path) && plan.unfixable.iter().any(|u| u.check == change.check)
+            });
+            if for_unfixable {
+                continue;
+            }
             let needed = messages(&without, level, version) != full_messages
                 || hardening::gaps(&without, &policy.hardening).len() > full_gaps
                 || uid_gaps(&without) > full_uid_gaps;

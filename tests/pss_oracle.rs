@@ -26,46 +26,67 @@ fn oracle() -> Option<PathBuf> {
     (tool.is_file() && works).then_some(tool)
 }
 
-/// The evaluator's verdicts: file path -> [(check, message)].
-fn evaluate(
-    tool: &Path,
-    level: &str,
-    version: &str,
-    files: &[PathBuf],
-) -> BTreeMap<String, Vec<(String, String)>> {
+/// One evaluator run: level, version and the files to judge.
+type Job = (String, String, Vec<PathBuf>);
+
+/// The evaluator's verdicts for every job: file path -> [(check, message)]. Runs as many
+/// evaluator processes at once as there are cores.
+fn evaluate_all(tool: &Path, jobs: &[Job]) -> BTreeMap<String, Vec<(String, String)>> {
+    let runs: Vec<_> = jobs
+        .iter()
+        .flat_map(|(level, version, files)| {
+            files.chunks(200).map(move |chunk| (level, version, chunk))
+        })
+        .collect();
+    let parallel = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut verdicts = BTreeMap::new();
-    for chunk in files.chunks(200) {
-        let out = Command::new("python3")
-            .arg(tool)
-            .args(["--level", level, "--version", version, "--json"])
-            .args(chunk)
-            .output()
-            .expect("python3 should run");
-        let report: Value = serde_json::from_slice(&out.stdout).expect("the evaluator prints JSON");
-        assert_eq!(report["errors"], json!([]), "evaluator errors");
-        for workload in report["workloads"].as_array().expect("workloads") {
-            let violations = workload["violations"]
-                .as_array()
-                .expect("violations")
-                .iter()
-                .map(|v| {
-                    let text = |key: &str| v[key].as_str().expect("violation fields are strings");
-                    let (reason, detail) = (text("reason"), text("detail"));
-                    let message = if detail.is_empty() {
-                        reason.to_string()
-                    } else {
-                        format!("{reason} ({detail})")
-                    };
-                    (text("check").to_string(), message)
-                })
-                .collect();
-            let source = workload["source"]
-                .as_str()
-                .expect("workloads name their source");
-            verdicts.insert(source.to_string(), violations);
+    for wave in runs.chunks(parallel) {
+        let children: Vec<_> = wave
+            .iter()
+            .map(|(level, version, chunk)| {
+                Command::new("python3")
+                    .arg(tool)
+                    .args(["--level", level, "--version", version, "--json"])
+                    .args(*chunk)
+                    .stdout(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("python3 should run")
+            })
+            .collect();
+        for child in children {
+            let out = child
+                .wait_with_output()
+                .expect("the evaluator should finish");
+            read_report(&out.stdout, &mut verdicts);
         }
     }
     verdicts
+}
+
+fn read_report(stdout: &[u8], verdicts: &mut BTreeMap<String, Vec<(String, String)>>) {
+    let report: Value = serde_json::from_slice(stdout).expect("the evaluator prints JSON");
+    assert_eq!(report["errors"], json!([]), "evaluator errors");
+    for workload in report["workloads"].as_array().expect("workloads") {
+        let violations = workload["violations"]
+            .as_array()
+            .expect("violations")
+            .iter()
+            .map(|v| {
+                let text = |key: &str| v[key].as_str().expect("violation fields are strings");
+                let (reason, detail) = (text("reason"), text("detail"));
+                let message = if detail.is_empty() {
+                    reason.to_string()
+                } else {
+                    format!("{reason} ({detail})")
+                };
+                (text("check").to_string(), message)
+            })
+            .collect();
+        let source = workload["source"]
+            .as_str()
+            .expect("workloads name their source");
+        verdicts.insert(source.to_string(), violations);
+    }
 }
 
 fn ours(object: &Value, level: Level, version: Version) -> Vec<(String, String)> {
@@ -89,11 +110,17 @@ fn messages_equal_the_independent_evaluator_on_every_fixture() {
             .or_default()
             .push(fixture);
     }
+    let jobs: Vec<Job> = groups
+        .iter()
+        .map(|((level, version), fixtures)| {
+            let paths = fixtures.iter().map(|f| f.path.clone()).collect();
+            (level.clone(), version.clone(), paths)
+        })
+        .collect();
+    let verdicts = evaluate_all(&tool, &jobs);
     let mut compared = 0;
     let mut mismatches = Vec::new();
     for ((level, version), fixtures) in &groups {
-        let paths: Vec<_> = fixtures.iter().map(|f| f.path.clone()).collect();
-        let verdicts = evaluate(&tool, level, version, &paths);
         for fixture in fixtures {
             let expected = &verdicts[&fixture.path.display().to_string()];
             let actual = ours(
@@ -217,11 +244,17 @@ fn fixed_workloads_pass_the_independent_evaluator() {
             }
         }
     }
+    let jobs: Vec<Job> = groups
+        .iter()
+        .map(|((level, version), files)| {
+            let paths = files.iter().map(|(path, _)| path.clone()).collect();
+            (level.clone(), version.clone(), paths)
+        })
+        .collect();
+    let verdicts = evaluate_all(&tool, &jobs);
     let mut checked = 0;
     let mut problems = Vec::new();
-    for ((level, version), files) in &groups {
-        let paths: Vec<_> = files.iter().map(|(path, _)| path.clone()).collect();
-        let verdicts = evaluate(&tool, level, version, &paths);
+    for files in groups.values() {
         for (path, unfixable) in files {
             checked += 1;
             let remaining = &verdicts[&path.display().to_string()];
@@ -238,6 +271,110 @@ fn fixed_workloads_pass_the_independent_evaluator() {
     }
     eprintln!(
         "{checked} fixed workloads evaluated, {} problems",
+        problems.len()
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Real-world manifests (`../shared/corpus`): for every workload, our verdict equals the
+/// evaluator's at several levels and versions, and the fixed workload passes it (or keeps
+/// only what the plan calls unfixable).
+#[test]
+fn corpus_workloads_agree_and_fixes_pass() {
+    let Some(tool) = oracle() else {
+        eprintln!("note: pss_check.py, python3 or PyYAML not available; skipped");
+        return;
+    };
+    let corpus = support::shared_dir()
+        .expect("oracle implies shared")
+        .join("corpus");
+    let Ok(entries) = std::fs::read_dir(&corpus) else {
+        eprintln!("note: ../shared/corpus not found; skipped");
+        return;
+    };
+    let mut objects = Vec::new();
+    let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    paths.sort();
+    for path in paths {
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let Some(documents) = support::yaml_documents(&text) else {
+            continue;
+        };
+        for document in &documents {
+            objects.extend(workloads(document).into_iter().map(|w| w.object.clone()));
+        }
+    }
+    assert!(
+        objects.len() > 50,
+        "expected the corpus, found {} workloads",
+        objects.len()
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = Config::default();
+    let mut problems = Vec::new();
+    let mut jobs: Vec<Job> = Vec::new();
+    let mut originals = Vec::new();
+    let mut fixed = Vec::new();
+    for (level, version) in [
+        ("restricted", "latest"),
+        ("baseline", "latest"),
+        ("restricted", "v1.24"),
+        ("baseline", "v1.18"),
+    ] {
+        let (l, v): (Level, Version) = (level.parse().unwrap(), version.parse().unwrap());
+        let mut paths = Vec::new();
+        for (index, object) in objects.iter().enumerate() {
+            let original = dir.path().join(format!("{level}-{version}-{index}.json"));
+            std::fs::write(&original, object.to_string()).unwrap();
+            let found = workloads(object);
+            let policy = config.policy_for(&found[0], l, v);
+            let plan = pss_fix::plan::plan(object, &policy);
+            let mut patched = object.clone();
+            json_patch::patch(&mut patched, &plan.patch).expect("plan should apply");
+            if !pss_fix::plan::plan(&patched, &policy).patch.0.is_empty() {
+                problems.push(format!(
+                    "workload {index} at {level} {version}: not idempotent"
+                ));
+            }
+            let patched_path = dir
+                .path()
+                .join(format!("{level}-{version}-{index}-fixed.json"));
+            std::fs::write(&patched_path, patched.to_string()).unwrap();
+            paths.push(original.clone());
+            paths.push(patched_path.clone());
+            originals.push((original, ours(object, l, v)));
+            let unfixable: Vec<_> = plan.unfixable.iter().map(|u| u.check.clone()).collect();
+            fixed.push((patched_path, unfixable));
+        }
+        jobs.push((level.to_string(), version.to_string(), paths));
+    }
+    let verdicts = evaluate_all(&tool, &jobs);
+    for (path, actual) in &originals {
+        let expected = &verdicts[&path.display().to_string()];
+        if actual != expected {
+            problems.push(format!(
+                "{}:\n  ours   {actual:?}\n  oracle {expected:?}",
+                path.display()
+            ));
+        }
+    }
+    for (path, unfixable) in &fixed {
+        let remaining = &verdicts[&path.display().to_string()];
+        if remaining
+            .iter()
+            .any(|(check, _)| !unfixable.contains(check))
+        {
+            problems.push(format!(
+                "{}: {remaining:?} (unfixable {unfixable:?})",
+                path.display()
+            ));
+        }
+    }
+    eprintln!(
+        "{} corpus workloads at 4 level/versions, {} problems",
+        objects.len(),
         problems.len()
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));

@@ -70,10 +70,6 @@ impl<'p> Fixer<'p> {
         &self.object
     }
 
-    pub fn into_object(self) -> Value {
-        self.object
-    }
-
     /// Whether `check` is exempted for any of `containers` (then a pod-level field, which
     /// would cover them too, must not be used).
     pub fn any_exempt<'n>(

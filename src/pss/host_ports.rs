@@ -1,7 +1,7 @@
 //! `hostPorts` (baseline): containers must not set a non-zero `hostPort`. In a hostNetwork
 //! Pod (not a template) the API server defaults `hostPort` to `containerPort`, so those ports
-//! count too. Remedy: remove the `hostPort` fields; a defaulted one goes away only with
-//! hostNetwork.
+//! count too. Remedy: remove the `hostPort` fields; unfixable while hostNetwork stays (its
+//! pods get every hostPort back from defaulting).
 
 use super::message::{containers_phrase, pluralize, sorted_set};
 use super::pod::Pod;
@@ -14,6 +14,8 @@ pub const ID: &str = "hostPorts";
 /// A port that uses a host port.
 struct Offender {
     container: String,
+    /// Pointer of the container (names need not be unique).
+    container_at: String,
     port_at: String,
     host_port: i64,
     /// Set by the API server from `containerPort` (hostNetwork Pod), not written.
@@ -42,6 +44,7 @@ fn offenders(pod: &Pod) -> Vec<Offender> {
             if host_port != 0 {
                 found.push(Offender {
                     container: c.name.to_string(),
+                    container_at: c.at.clone(),
                     port_at: format!("{}/ports/{index}", c.at),
                     host_port,
                     defaulted,
@@ -58,8 +61,8 @@ pub fn check(pod: &Pod, _version: Version) -> Option<Finding> {
         return None;
     }
     let mut names: Vec<&str> = Vec::new();
-    for offender in &bad {
-        if names.last() != Some(&offender.container.as_str()) {
+    for (index, offender) in bad.iter().enumerate() {
+        if index == 0 || bad[index - 1].container_at != offender.container_at {
             names.push(&offender.container);
         }
     }
@@ -87,11 +90,21 @@ pub fn check(pod: &Pod, _version: Version) -> Option<Finding> {
 
 pub fn remedy(fix: &mut Fixer) {
     let remedy = super::catalog::remedy(ID, "remove");
-    let bad = fix.pod().map(|pod| offenders(&pod)).unwrap_or_default();
+    let Some((host_network, bad)) = fix
+        .pod()
+        .map(|pod| (pod.flag("hostNetwork"), offenders(&pod)))
+    else {
+        return;
+    };
     for offender in bad {
-        if offender.defaulted {
-            let reason = "hostNetwork pods get hostPort = containerPort from the API server";
-            fix.refuse(ID, &offender.port_at, reason);
+        if host_network {
+            // The API server sets hostPort = containerPort in a hostNetwork pod, so no edit
+            // of the port can help while hostNetwork stays (exempted or kept by --safe-only).
+            fix.refuse(
+                ID,
+                &offender.port_at,
+                "hostNetwork stays, and its pods get hostPort = containerPort from the API server",
+            );
         } else {
             let path = format!("{}/hostPort", offender.port_at);
             fix.remove(ID, remedy, &path, Some(&offender.container));
@@ -121,6 +134,18 @@ mod tests {
                 "remove /spec/containers/0/ports/0/hostPort",
                 "remove /spec/containers/1/ports/0/hostPort"
             ]
+        );
+    }
+
+    #[test]
+    fn containers_with_the_same_name_are_each_named() {
+        let port = json!([{"containerPort": 1, "hostPort": 2}]);
+        let pod = pod(
+            json!({"containers": [{"name": "x", "ports": port}, {"name": "x", "ports": port}]}),
+        );
+        assert_eq!(
+            message(&pod, Baseline, "latest", super::ID),
+            "hostPort (containers \"x\", \"x\" use hostPort 2)"
         );
     }
 

@@ -5,6 +5,13 @@
 //!
 //! Check order, per-version behaviour, level overrides (a restricted check replacing a baseline
 //! one) and message wording follow upstream, so a message here reads as PSA's would.
+//!
+//! Each control module holds its check and its remedy, so a reader finds both in one place.
+//! Remedies act on a [`crate::plan::fixer::Fixer`] (the workload copy a plan edits); their
+//! names, kinds and safety tags come from the catalog in `patches/` ([`catalog`]). Checks
+//! see the pod as the API server does after the defaulting that matters to PSA
+//! ([`pod`]): a volume without a source is an emptyDir, a hostNetwork Pod's ports get
+//! `hostPort = containerPort`.
 
 pub mod allow_privilege_escalation;
 pub mod app_armor_profile;

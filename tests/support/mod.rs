@@ -48,6 +48,13 @@ fn convert(yaml: &Yaml) -> Value {
     }
 }
 
+/// Every document of a YAML text as JSON, or `None` when yaml-rust2 rejects the text (it is
+/// stricter than the API server in places).
+pub fn yaml_documents(text: &str) -> Option<Vec<Value>> {
+    let docs = YamlLoader::load_from_str(text).ok()?;
+    Some(docs.iter().map(convert).collect())
+}
+
 /// One fixture file.
 pub struct Fixture {
     pub level: String,

@@ -51,17 +51,83 @@ impl Slot {
 }
 
 /// Computes the splices that turn document `tree` (valued `old`) into `new`.
+/// What the patch itself says about one sequence: it inserts or removes the item at an index.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum SequenceHint {
+    Insert(usize),
+    Remove(usize),
+}
+
+/// Hints for sequences that exactly one `add` or `remove` of an item targets, by the sequence's
+/// pointer. Equal items make a value diff ambiguous (`[a, a]` gaining an `a`); the hint puts
+/// the change where the patch put it. Hints only steer alignment: the result is verified anyway.
+pub(crate) fn sequence_hints(
+    operations: &[json_patch::PatchOperation],
+    old: &Value,
+) -> HashMap<String, SequenceHint> {
+    let mut hints: HashMap<String, Option<SequenceHint>> = HashMap::new();
+    for operation in operations {
+        let (path, insert) = match operation {
+            json_patch::PatchOperation::Add(add) => (add.path.to_string(), true),
+            json_patch::PatchOperation::Remove(remove) => (remove.path.to_string(), false),
+            other => {
+                // Any other operation inside a sequence makes its hint unreliable.
+                let path = match other {
+                    json_patch::PatchOperation::Replace(op) => op.path.to_string(),
+                    json_patch::PatchOperation::Move(op) => op.path.to_string(),
+                    json_patch::PatchOperation::Copy(op) => op.path.to_string(),
+                    json_patch::PatchOperation::Test(op) => op.path.to_string(),
+                    _ => continue,
+                };
+                if let Some(at) = path.rfind('/') {
+                    hints.insert(path[..at].to_owned(), None);
+                }
+                continue;
+            }
+        };
+        let Some(at) = path.rfind('/') else {
+            continue;
+        };
+        let (parent, token) = (&path[..at], &path[at + 1..]);
+        let Some(Value::Array(items)) = old.pointer(parent) else {
+            continue;
+        };
+        let index = match token {
+            "-" if insert => items.len(),
+            _ => match token.parse::<usize>() {
+                Ok(index) => index,
+                Err(_) => continue,
+            },
+        };
+        let hint = if insert {
+            SequenceHint::Insert(index)
+        } else {
+            SequenceHint::Remove(index)
+        };
+        hints
+            .entry(parent.to_owned())
+            .and_modify(|seen| *seen = None)
+            .or_insert(Some(hint));
+    }
+    hints
+        .into_iter()
+        .filter_map(|(pointer, hint)| Some((pointer, hint?)))
+        .collect()
+}
+
 pub(crate) fn splices(
     source: &str,
     tree: &Tree,
     old: &Value,
     new: &Value,
+    hints: &HashMap<String, SequenceHint>,
 ) -> Result<Vec<Splice>, Error> {
     let mut editor = Editor {
         text: Text { source },
         tree,
         layout: layout(source, tree),
         anchored: HashMap::new(),
+        hints,
         splices: Vec::new(),
     };
     if !tree.aliased.is_empty() {
@@ -227,11 +293,21 @@ impl Text<'_> {
 
     /// `line_start` moved down over the comment lines at `min_column` or deeper that follow a
     /// collection's last element: they belong to it, new elements go after them.
+    /// A comment block directly above the next line at that line's indentation is that line's
+    /// (see `with_comments_above`) and is not crossed.
     fn after_trailing_comments(&self, mut line_start: usize, min_column: usize) -> usize {
         while line_start < self.source.len() {
             match self.comment_line(line_start) {
                 Some(indent) if indent >= min_column => line_start = self.next_line(line_start),
                 _ => break,
+            }
+        }
+        if line_start < self.source.len() {
+            let line = &self.source[line_start..self.line_end(line_start)];
+            let content = line.trim_start_matches(' ');
+            if !content.is_empty() {
+                let column = line.len() - content.len();
+                return self.with_comments_above(line_start, column);
             }
         }
         line_start
@@ -248,6 +324,7 @@ struct Editor<'a> {
     layout: Layout,
     /// Anchored nodes that some alias uses, by anchor id.
     anchored: HashMap<usize, &'a Node>,
+    hints: &'a HashMap<String, SequenceHint>,
     splices: Vec<Splice>,
 }
 
@@ -416,10 +493,10 @@ impl Editor<'_> {
         let mut merged = HashSet::new();
         let mut last_merge = None;
         for (index, entry) in entries.iter().enumerate() {
-            if is_merge_key(&entry.key) {
+            if is_merge_key(&entry.key, self.text.source) {
                 last_merge = Some(index);
                 self.merged_keys(&entry.value, &mut merged);
-            } else if let Some(key) = scalar_key(&entry.key) {
+            } else if let Some(key) = scalar_key(&entry.key, self.text.source) {
                 explicit.entry(key).or_default().push(index);
             }
         }
@@ -535,7 +612,24 @@ impl Editor<'_> {
                 end: item.node.end,
             })
             .collect();
-        let steps = steps(old, new);
+        let steps = match self.hints.get(pointer.as_str()) {
+            Some(&SequenceHint::Insert(at)) if at <= old.len() && new.len() == old.len() + 1 => {
+                let mut steps: Vec<Step> = (0..at).map(|index| Step::Pair(index, index)).collect();
+                steps.push(Step::Insert {
+                    before: at,
+                    new: at..at + 1,
+                });
+                steps.extend((at..old.len()).map(|index| Step::Pair(index, index + 1)));
+                steps
+            }
+            Some(&SequenceHint::Remove(at)) if at < old.len() && new.len() + 1 == old.len() => {
+                let mut steps: Vec<Step> = (0..at).map(|index| Step::Pair(index, index)).collect();
+                steps.push(Step::Remove(at));
+                steps.extend((at + 1..old.len()).map(|index| Step::Pair(index, index - 1)));
+                steps
+            }
+            _ => steps(old, new),
+        };
         let paired = steps.iter().any(|step| matches!(step, Step::Pair(..)));
         let removed_count = steps
             .iter()
@@ -637,9 +731,9 @@ impl Editor<'_> {
         match &node.kind {
             Kind::Map { entries, .. } => {
                 for entry in entries {
-                    if is_merge_key(&entry.key) {
+                    if is_merge_key(&entry.key, self.text.source) {
                         self.merged_keys(&entry.value, into);
-                    } else if let Some(key) = scalar_key(&entry.key) {
+                    } else if let Some(key) = scalar_key(&entry.key, self.text.source) {
                         into.insert(key);
                     }
                 }
@@ -918,14 +1012,19 @@ fn common(
     pairs
 }
 
-/// Applies sorted, non-overlapping splices to `source`.
-pub(crate) fn apply(source: &str, splices: &mut [Splice]) -> Result<String, Error> {
+/// Applies splices, which must not overlap and must lie in `range` of `source`, and returns the
+/// new text of that range.
+pub(crate) fn apply(
+    source: &str,
+    range: std::ops::Range<usize>,
+    splices: &mut [Splice],
+) -> Result<String, Error> {
     splices.sort_by_key(|splice| (splice.start, splice.end));
-    let mut out =
-        String::with_capacity(source.len() + splices.iter().map(|s| s.text.len()).sum::<usize>());
-    let mut at = 0;
+    let added: usize = splices.iter().map(|splice| splice.text.len()).sum();
+    let mut out = String::with_capacity(range.len() + added);
+    let mut at = range.start;
     for splice in splices.iter() {
-        if splice.start < at {
+        if splice.start < at || splice.end > range.end {
             return Err(Error::at(
                 source,
                 splice.start,
@@ -936,6 +1035,6 @@ pub(crate) fn apply(source: &str, splices: &mut [Splice]) -> Result<String, Erro
         out.push_str(&splice.text);
         at = splice.end;
     }
-    out.push_str(&source[at..]);
+    out.push_str(&source[at..range.end]);
     Ok(out)
 }

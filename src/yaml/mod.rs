@@ -71,9 +71,16 @@ impl Stream {
     pub fn parse(source: &str) -> Result<Stream, Error> {
         let trees = tree::parse(source)?;
         let mut documents = Vec::with_capacity(trees.len());
+        // Lines are counted incrementally: documents come in source order.
+        let (mut line, mut counted) = (1, 0);
         for tree in trees {
             let value = value::to_value(source, &tree)?;
-            let line = error::line_column(source, tree.root.props_start).0;
+            let start = tree.root.props_start.max(counted);
+            line += source.as_bytes()[counted..start]
+                .iter()
+                .filter(|&&byte| byte == b'\n')
+                .count();
+            counted = start;
             documents.push(Document { value, line, tree });
         }
         Ok(Stream {
@@ -119,23 +126,61 @@ impl Stream {
                 )
             })?;
         }
-        let mut splices = Vec::new();
-        for (document, new) in self.documents.iter().zip(&expected) {
-            if let Some(new) = new {
-                splices.extend(edit::splices(
-                    &self.source,
-                    &document.tree,
-                    &document.value,
-                    new,
-                )?);
+        // Each edited document is spliced and verified on its own slice; unedited slices are
+        // copied. A slice that does not parse alone (a `%TAG` directive of an earlier part of
+        // the stream, say) is verified by parsing the whole result instead.
+        let mut text = String::with_capacity(self.source.len());
+        let mut copied = 0;
+        let mut verify_whole = false;
+        for ((index, document), new) in self.documents.iter().enumerate().zip(&expected) {
+            let Some(new) = new else {
+                continue;
+            };
+            let operations: Vec<json_patch::PatchOperation> = edits
+                .iter()
+                .filter(|(edited, _)| *edited == index)
+                .flat_map(|(_, patch)| patch.0.iter().cloned())
+                .collect();
+            let hints = edit::sequence_hints(&operations, &document.value);
+            let mut splices =
+                edit::splices(&self.source, &document.tree, &document.value, new, &hints)?;
+            if splices.is_empty() {
+                continue;
             }
+            let range = document.tree.range.clone();
+            let slice = edit::apply(&self.source, range.clone(), &mut splices)?;
+            match Stream::parse(&slice) {
+                Ok(alone) if alone.documents.len() == 1 => {
+                    if !value::same(new, &alone.documents[0].value) {
+                        return Err(self.not_faithful(index));
+                    }
+                }
+                _ => verify_whole = true,
+            }
+            text.push_str(&self.source[copied..range.start]);
+            text.push_str(&slice);
+            copied = range.end;
         }
-        if splices.is_empty() {
+        if copied == 0 && text.is_empty() {
             return Ok(self.source.clone());
         }
-        let text = edit::apply(&self.source, &mut splices)?;
-        self.verify(&text, &expected)?;
+        text.push_str(&self.source[copied..]);
+        if verify_whole {
+            self.verify(&text, &expected)?;
+        }
         Ok(text)
+    }
+
+    fn not_faithful(&self, index: usize) -> Error {
+        let offset = self
+            .documents
+            .get(index)
+            .map_or(0, |document| document.tree.root.props_start);
+        Error::at(
+            &self.source,
+            offset,
+            format!("internal error: document {index} would not read back as the patched value; nothing written"),
+        )
     }
 
     /// Checks I2 on an edit's result: same number of documents, edited ones equal to their
@@ -172,11 +217,7 @@ impl Stream {
         {
             let wanted = expected.as_ref().unwrap_or(&before.value);
             if !value::same(wanted, &after.value) {
-                return Err(Error::at(
-                    &self.source,
-                    at(index),
-                    format!("internal error: document {index} would not read back as the patched value; nothing written"),
-                ));
+                return Err(self.not_faithful(index));
             }
         }
         Ok(())
@@ -197,7 +238,7 @@ impl Stream {
             .skip(1)
             .map(|token| token.replace("~1", "/").replace("~0", "~"));
         for token in tokens {
-            let Some((child, at)) = step(node, &token) else {
+            let Some((child, at)) = step(node, &token, &self.source) else {
                 break;
             };
             offset = at;
@@ -208,23 +249,53 @@ impl Stream {
         }
         error::line_column(&self.source, offset)
     }
+
+    /// The byte range of the node at `pointer` (RFC 6901) in document `document`, or of its
+    /// nearest existing ancestor: from a mapping member's key (a sequence item's `-`) to the end
+    /// of its value's content. Edits of that pointer change bytes only in this range, the
+    /// comment lines directly above it and the line break or line after it; tests and reports
+    /// use it to say what an edit may touch. A document index out of range gives `0..0`.
+    pub fn range(&self, document: usize, pointer: &str) -> std::ops::Range<usize> {
+        let Some(document) = self.documents.get(document) else {
+            return 0..0;
+        };
+        let mut node = &document.tree.root;
+        let mut range = node.props_start..node.end;
+        let tokens = pointer
+            .split('/')
+            .skip(1)
+            .map(|token| token.replace("~1", "/").replace("~0", "~"));
+        for token in tokens {
+            let Some((child, at)) = step(node, &token, &self.source) else {
+                break;
+            };
+            match child {
+                Some(child) => {
+                    node = child;
+                    range = at..child.end;
+                }
+                None => break,
+            }
+        }
+        range
+    }
 }
 
 /// The child of `node` named by one pointer token and where it is located; a key that only a
 /// merge key `<<` brings in is located at the `<<`, with no child to descend into.
-fn step<'a>(node: &'a Node, token: &str) -> Option<(Option<&'a Node>, usize)> {
+fn step<'a>(node: &'a Node, token: &str, source: &str) -> Option<(Option<&'a Node>, usize)> {
     match &node.kind {
         Kind::Map { entries, .. } => {
             let explicit = entries.iter().rev().find(|entry| {
-                !value::is_merge_key(&entry.key)
-                    && value::scalar_key(&entry.key).as_deref() == Some(token)
+                !value::is_merge_key(&entry.key, source)
+                    && value::scalar_key(&entry.key, source).as_deref() == Some(token)
             });
             if let Some(entry) = explicit {
                 return Some((Some(&entry.value), entry.key.props_start));
             }
             let merge = entries
                 .iter()
-                .find(|entry| value::is_merge_key(&entry.key))?;
+                .find(|entry| value::is_merge_key(&entry.key, source))?;
             Some((None, merge.key.props_start))
         }
         Kind::Seq { items, .. } => {
@@ -470,6 +541,32 @@ mod tests {
     }
 
     #[test]
+    fn a_slice_that_does_not_parse_alone_is_verified_in_the_whole_stream() {
+        let source = "a: 1\n...\n%YAML 1.1\n---\nb: 2\n";
+        let stream = Stream::parse(source).unwrap();
+        let out = stream
+            .edit(&[(
+                0,
+                patch(json!([{"op": "replace", "path": "/a", "value": 3}])),
+            )])
+            .unwrap();
+        assert_eq!(out, "a: 3\n...\n%YAML 1.1\n---\nb: 2\n");
+    }
+
+    #[test]
+    fn duplicate_key_last_wins_also_when_it_gains_children() {
+        let source = "resources:\n  limits: {cpu: 1}\nname: x\nresources: {}\n";
+        let out = edit(
+            source,
+            json!([{"op": "add", "path": "/resources/requests", "value": {"cpu": "100m"}}]),
+        );
+        assert_eq!(
+            out,
+            "resources:\n  limits: {cpu: 1}\nname: x\nresources:\n  requests:\n    cpu: 100m\n"
+        );
+    }
+
+    #[test]
     fn aliases_and_merges_resolve_and_refuse_shared_edits() {
         let source = "base: &b {x: 1, q: 2}\nuse:\n  <<: *b\n  q: 3\nother: *b\n";
         let stream = Stream::parse(source).unwrap();
@@ -568,6 +665,18 @@ mod tests {
                 json!([{"op": "replace", "path": "/a/c", "value": 3}])
             ),
             "a:\n  b: [\n    1,\n  ]\n  c: 3\n"
+        );
+    }
+
+    #[test]
+    fn range_covers_entry_or_nearest_ancestor() {
+        let source = "a:\n  b:\n  - x\n  - y # c\n";
+        let stream = Stream::parse(source).unwrap();
+        assert_eq!(&source[stream.range(0, "/a/b/1")], "- y");
+        assert_eq!(&source[stream.range(0, "/a/b")], "b:\n  - x\n  - y");
+        assert_eq!(
+            &source[stream.range(0, "/a/q")],
+            source[..source.len() - 5].to_owned()
         );
     }
 

@@ -7,6 +7,7 @@
 //! last non-blank character, and an empty value is a zero-width range just after its `:` or `-`.
 //! Comments and blank lines are never part of a node; the editor reads them from the text.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::iter::Peekable;
 
@@ -29,10 +30,37 @@ pub(crate) struct Node {
     pub(crate) kind: Kind,
 }
 
+/// A scalar's decoded text: a range of the source when the source spells it verbatim (most
+/// scalars: no allocation), else its own copy (escapes, folded lines).
+#[derive(Debug)]
+pub(crate) enum Text {
+    Source(usize, usize),
+    Owned(Box<str>),
+}
+
+impl Text {
+    fn new(value: Cow<'_, str>, source: &str) -> Text {
+        if let Cow::Borrowed(text) = &value {
+            let offset = (text.as_ptr() as usize).wrapping_sub(source.as_ptr() as usize);
+            if offset <= source.len() && text.len() <= source.len() - offset {
+                return Text::Source(offset, offset + text.len());
+            }
+        }
+        Text::Owned(value.into_owned().into_boxed_str())
+    }
+
+    pub(crate) fn get<'a>(&'a self, source: &'a str) -> &'a str {
+        match self {
+            Text::Source(start, end) => &source[*start..*end],
+            Text::Owned(text) => text,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub(crate) enum Kind {
     Scalar {
-        text: String,
+        text: Text,
         style: Style,
         tag: Option<ScalarTag>,
     },
@@ -82,6 +110,9 @@ impl Node {
 #[derive(Debug)]
 pub(crate) struct Tree {
     pub(crate) root: Node,
+    /// The document's slice of the stream: from its `---` (the stream's start for the first
+    /// document) to the next document's start. Parsed alone, it is the same document.
+    pub(crate) range: std::ops::Range<usize>,
     /// Anchor id to name, for error messages.
     pub(crate) anchor_names: HashMap<usize, String>,
     /// Anchor ids used by at least one alias in this document.
@@ -102,6 +133,15 @@ pub(crate) fn parse(source: &str) -> Result<Vec<Tree>, Error> {
     while let Some(spanned) = builder.next()? {
         match spanned.event {
             Event::DocumentStart => {
+                let start = if trees.is_empty() {
+                    0
+                } else {
+                    spanned.range.start
+                };
+                if let Some(previous) = trees.last_mut() {
+                    let previous: &mut Tree = previous;
+                    previous.range.end = start;
+                }
                 let first = builder.expect_next()?;
                 let root = builder.node(first)?;
                 match builder.next()? {
@@ -113,6 +153,7 @@ pub(crate) fn parse(source: &str) -> Result<Vec<Tree>, Error> {
                 }
                 trees.push(Tree {
                     root,
+                    range: start..source.len(),
                     anchor_names: std::mem::take(&mut builder.anchor_names),
                     aliased: std::mem::take(&mut builder.aliased),
                 });
@@ -214,7 +255,7 @@ impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
                     tag_start,
                     anchor,
                     kind: Kind::Scalar {
-                        text: value.into_owned(),
+                        text: Text::new(value, self.source),
                         style,
                         tag,
                     },

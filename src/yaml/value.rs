@@ -199,17 +199,17 @@ pub(crate) fn key_string(key: &Value) -> Option<String> {
 }
 
 /// Whether a key node is the merge key `<<` (plain, untagged).
-pub(crate) fn is_merge_key(key: &Node) -> bool {
-    matches!(&key.kind, Kind::Scalar { text, style: Style::Plain, tag: None } if text == "<<")
+pub(crate) fn is_merge_key(key: &Node, source: &str) -> bool {
+    matches!(&key.kind, Kind::Scalar { text, style: Style::Plain, tag: None } if text.get(source) == "<<")
 }
 
 /// The JSON key of a scalar key node, `None` for aliases and collections used as keys.
-pub(crate) fn scalar_key(key: &Node) -> Option<String> {
+pub(crate) fn scalar_key(key: &Node, source: &str) -> Option<String> {
     match &key.kind {
-        Kind::Scalar { text, style, tag } => match scalar(text, *style, *tag) {
+        Kind::Scalar { text, style, tag } => match scalar(text.get(source), *style, *tag) {
             Plain::Value(value) => key_string(&value),
             Plain::Merge => Some("<<".to_owned()),
-            Plain::NotJson => Some(text.clone()),
+            Plain::NotJson => Some(text.get(source).to_owned()),
         },
         _ => None,
     }
@@ -241,16 +241,21 @@ impl Converter<'_> {
     fn value(&mut self, node: &Node) -> Result<Value, Error> {
         let before = self.expanded;
         let value = match &node.kind {
-            Kind::Scalar { text, style, tag } => match scalar(text, *style, *tag) {
-                Plain::Value(value) => value,
-                Plain::Merge => Value::String("<<".to_owned()),
-                Plain::NotJson => {
-                    return Err(self.error(
-                        node,
-                        format!("`{text}` (NaN or infinity) cannot be represented in JSON"),
-                    ))
+            Kind::Scalar { text, style, tag } => {
+                match scalar(text.get(self.source), *style, *tag) {
+                    Plain::Value(value) => value,
+                    Plain::Merge => Value::String("<<".to_owned()),
+                    Plain::NotJson => {
+                        return Err(self.error(
+                            node,
+                            format!(
+                                "`{}` (NaN or infinity) cannot be represented in JSON",
+                                text.get(self.source)
+                            ),
+                        ))
+                    }
                 }
-            },
+            }
             Kind::Alias { anchor } => {
                 let (value, size) = self.anchors.get(anchor).ok_or_else(|| {
                     self.error(node, "alias to an anchor that is not yet complete")
@@ -271,7 +276,7 @@ impl Converter<'_> {
             Kind::Map { entries, .. } => {
                 let mut object = Map::new();
                 for entry in entries {
-                    if is_merge_key(&entry.key) {
+                    if is_merge_key(&entry.key, self.source) {
                         self.merge(&entry.value, &mut object)?;
                         continue;
                     }

@@ -246,8 +246,7 @@ mod edit {
         }
         if output_path.exists() {
             let expected = read(&output_path)?;
-            check_output_meaning(&input, &expected, &edits)?;
-            match actual {
+            let comparison = match actual {
                 Actual::Text(text) if text == expected => Ok(()),
                 Actual::Text(text) => Err(format!(
                     "output differs from {}:\n{}",
@@ -258,6 +257,11 @@ mod edit {
                     "expected {}, got error: {error}",
                     file_name(&output_path)
                 )),
+            };
+            match (check_output_meaning(&input, &expected, &edits), comparison) {
+                (Ok(()), comparison) => comparison,
+                (Err(wrong_file), Ok(())) => Err(wrong_file),
+                (Err(wrong_file), Err(difference)) => Err(format!("{wrong_file}\n{difference}")),
             }
         } else if error_path.exists() {
             let wanted = read(&error_path)?;

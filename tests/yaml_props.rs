@@ -30,7 +30,7 @@ use pss_fix::yaml::Stream;
 use serde_json::{json, Value};
 
 /// Cases per property unless `PROPTEST_CASES` says otherwise.
-const CASES: u32 = 256;
+const CASES: u32 = 1024;
 
 fn config() -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES")
@@ -734,17 +734,33 @@ fn check_preservation(doc: &Doc, planned: &Planned, output: &str) -> Result<(), 
             vec![(at.start, at.end, None)]
         }
         OpKind::AddItem => {
+            // Next to items equal to the new one, every place among them gives the same
+            // sequence and keeps every input byte: all of them are right.
             let count = new_lines(true);
-            match doc.spans.get(&format!("{target}/{}", planned.child)) {
-                Some(before) => vec![
-                    (before.comment, before.comment, count),
-                    (before.start, before.start, count),
-                ],
-                None => {
-                    let end = span(target)?.end;
-                    vec![(end, end, count)]
+            let items = node(target).as_array().cloned().unwrap_or_default();
+            let index = planned.child.parse().unwrap_or(items.len());
+            let mut first = index;
+            while first > 0 && items[first - 1] == value {
+                first -= 1;
+            }
+            let mut last = index;
+            while last < items.len() && items[last] == value {
+                last += 1;
+            }
+            let mut places = Vec::new();
+            for at in first..=last {
+                match doc.spans.get(&format!("{target}/{at}")) {
+                    Some(before) => {
+                        places.push((before.comment, before.comment, count));
+                        places.push((before.start, before.start, count));
+                    }
+                    None => {
+                        let end = span(target)?.end;
+                        places.push((end, end, count));
+                    }
                 }
             }
+            places
         }
         OpKind::Remove => {
             let at = span(target)?;

@@ -79,7 +79,7 @@ fn the_deployment_meets_restricted_and_hardening_through_the_library() {
     let documents = manifests();
     let workloads: Vec<_> = documents
         .iter()
-        .flat_map(|d| workload::workloads(d))
+        .flat_map(workload::workloads)
         .collect();
     assert_eq!(workloads.len(), 1);
     assert_eq!(

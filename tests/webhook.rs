@@ -450,3 +450,38 @@ async fn probes_and_metrics_answer_and_shutdown_is_clean() {
         "still listening"
     );
 }
+
+/// I6 through both shells: the webhook's patch for an object equals the `patch` that
+/// `pss-fix patch` prints for the same object in a file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_patch_equals_the_cli_patch() {
+    let server = TestServer::start(Config::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    for object in nine_kinds().into_iter().chain([realistic_deployment()]) {
+        let file = dir.path().join("workload.json");
+        std::fs::write(&file, serde_json::to_vec_pretty(&object).unwrap()).unwrap();
+        let output = assert_cmd::Command::cargo_bin("pss-fix")
+            .unwrap()
+            .current_dir(dir.path())
+            .args(["patch", "--level", "restricted", "--pss-version", "latest"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let cli: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let (_, answer) = server
+            .review(&admission_review("CREATE", &object, None))
+            .await;
+        assert_eq!(
+            serde_json::to_value(decoded_patch(&answer)).unwrap(),
+            cli[0]["patch"],
+            "{}",
+            object["kind"]
+        );
+    }
+    server.stop().await.unwrap();
+}

@@ -77,10 +77,7 @@ fn manifests_pass_check_restricted_with_the_real_binary() {
 #[test]
 fn the_deployment_meets_restricted_and_hardening_through_the_library() {
     let documents = manifests();
-    let workloads: Vec<_> = documents
-        .iter()
-        .flat_map(workload::workloads)
-        .collect();
+    let workloads: Vec<_> = documents.iter().flat_map(workload::workloads).collect();
     assert_eq!(workloads.len(), 1);
     assert_eq!(
         pss::check(workloads[0].object, Level::Restricted, Version::Latest),

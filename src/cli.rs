@@ -60,6 +60,14 @@ held to. K01 hardening gaps (readOnlyRootFilesystem, resources) are listed as th
 finding and change the exit code only with --hardening."
     )]
     Check(CheckArgs),
+    /// Serve the mutating admission webhook over HTTPS.
+    #[command(
+        long_about = "Serve the mutating admission webhook over HTTPS: POST /mutate takes \
+an AdmissionReview v1 and answers with the same patch `pss-fix patch` gives for the object; GET \
+/healthz, /readyz and /metrics (Prometheus). The certificate and key files are reloaded when they \
+change. Runs until SIGTERM or SIGINT, then drains. Logs are JSON lines on stderr (RUST_LOG)."
+    )]
+    Webhook(WebhookArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell to complete for.
@@ -92,7 +100,7 @@ command line is skipped when its path as given matches. Repeatable."
     )]
     pub exclude: Vec<String>,
 
-    /// The level to enforce: baseline, restricted (default), or namespace.
+    /// The level to enforce: baseline, restricted (the default) or namespace.
     #[arg(
         long,
         value_enum,
@@ -126,7 +134,7 @@ Namespace documents among the inputs."
     )]
     pub namespaces: Option<PathBuf>,
 
-    /// The PSS version: v1.0 to the newest known, or `latest` (default).
+    /// The PSS version: v1.N, or latest (the default).
     #[arg(
         long,
         value_name = "VERSION",
@@ -166,19 +174,19 @@ does (e.g. running as a non-root user, dropping capabilities) are reported inste
     #[arg(long)]
     pub no_default_resources: bool,
 
-    /// Default CPU request for containers without one (e.g. 100m).
+    /// CPU request set where a container has none (default 100m).
     #[arg(long, value_name = "QUANTITY")]
     pub cpu_request: Option<String>,
 
-    /// Default memory request for containers without one (e.g. 128Mi).
+    /// Memory request set where a container has none (default 128Mi).
     #[arg(long, value_name = "QUANTITY")]
     pub memory_request: Option<String>,
 
-    /// Default CPU limit for containers without one (e.g. 500m).
+    /// CPU limit set where a container has none (default 500m).
     #[arg(long, value_name = "QUANTITY")]
     pub cpu_limit: Option<String>,
 
-    /// Default memory limit for containers without one (e.g. 256Mi).
+    /// Memory limit set where a container has none (default 512Mi).
     #[arg(long, value_name = "QUANTITY")]
     pub memory_limit: Option<String>,
 }
@@ -251,6 +259,26 @@ serves as a Helm post-renderer; on any error nothing is printed and the exit cod
     /// Colour the diff: auto (a terminal, unless NO_COLOR is set), always or never.
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+}
+
+/// `pss-fix webhook`.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookArgs {
+    /// Address to listen on, e.g. 0.0.0.0:8443.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+
+    /// PEM certificate chain served to the API server (reloaded on change).
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: PathBuf,
+
+    /// PEM private key of the certificate (reloaded on change).
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: PathBuf,
+
+    /// Config file: level (or `namespace`), version, hardening, exemptions, enforce.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// `pss-fix patch`.

@@ -229,7 +229,10 @@ impl Config {
                         .ok_or_else(|| invalid(key, value, "expected a non-zero UID"))?
                 }
                 "safeOnly" => config.safe_only = boolean(value, key)?,
-                "hardening" => read_hardening(value, &mut config)?,
+                "hardening" => {
+                    read_hardening(value, &mut config)?;
+                    check_request_within_limit(&config.resources)?;
+                }
                 "exemptions" => {
                     config.exemptions = array(value, key)?
                         .iter()
@@ -350,9 +353,32 @@ fn read_hardening(value: &Value, config: &mut Config) -> Result<(), Error> {
     Ok(())
 }
 
+/// A default request above its default limit would make every filled container invalid.
+fn check_request_within_limit(resources: &Resources) -> Result<(), Error> {
+    let pairs = [
+        ("cpu", &resources.requests.cpu, &resources.limits.cpu),
+        (
+            "memory",
+            &resources.requests.memory,
+            &resources.limits.memory,
+        ),
+    ];
+    for (name, request, limit) in pairs {
+        if crate::plan::quantity::parse(request) > crate::plan::quantity::parse(limit) {
+            return Err(Error::Invalid {
+                field: format!("hardening.resources.requests.{name}"),
+                value: request.clone(),
+                expected: "a request not above its limit",
+            });
+        }
+    }
+    Ok(())
+}
+
 fn read_rule(value: &Value, field: &str) -> Result<ExemptionRule, Error> {
     let mut rule = ExemptionRule::default();
     for (key, value) in object(value, field)? {
+        let prefix = format!("{field}.");
         let field = format!("{field}.{key}");
         match key.as_str() {
             "namespace" => rule.namespace = Some(string(value, &field)?.to_string()),
@@ -365,7 +391,7 @@ fn read_rule(value: &Value, field: &str) -> Result<ExemptionRule, Error> {
                     .map(|id| id.to_ascii_lowercase())
                     .collect()
             }
-            _ => return Err(unknown(&format!("{field}."), key)),
+            _ => return Err(unknown(&prefix, key)),
         }
     }
     Ok(rule)
@@ -438,4 +464,115 @@ fn strings(value: &Value, field: &str) -> Result<Vec<String>, Error> {
         .iter()
         .map(|item| string(item, field).map(str::to_string))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn workload(object: &Value) -> Workload<'_> {
+        crate::workload::workloads(object).remove(0)
+    }
+
+    #[test]
+    fn a_full_config_reads() {
+        let config = Config::from_value(&json!({
+            "level": "namespace", "version": "v1.30", "defaultLevel": "baseline",
+            "runAsUser": 1000, "safeOnly": true,
+            "hardening": {"readOnlyRootFilesystem": false, "defaultResources": true,
+                "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": 1, "memory": "1Gi"}}},
+            "exemptions": [{"namespace": "kube-system", "controls": ["hostNamespaces"]}],
+            "enforce": true, "skipNamespaces": ["kube-system"]
+        }))
+        .unwrap();
+        assert_eq!(config.level, LevelChoice::Namespace);
+        assert_eq!(config.version, Version::Minor(30));
+        assert_eq!(config.default_level, Some(Level::Baseline));
+        assert_eq!(config.run_as_user, 1000);
+        assert!(config.safe_only && config.enforce);
+        assert_eq!(config.read_only_root_filesystem, Some(false));
+        assert_eq!(config.resources.limits.cpu, "1");
+        assert_eq!(
+            config.exemptions[0].controls,
+            BTreeSet::from(["hostnamespaces".to_string()])
+        );
+        assert_eq!(Config::from_value(&Value::Null).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn errors_name_the_field_and_value() {
+        let cases = [
+            (
+                json!({"level": "strict"}),
+                "config field `level`: invalid value `strict`",
+            ),
+            (
+                json!({"version": "1.23"}),
+                "config field `version`: invalid value `1.23`",
+            ),
+            (
+                json!({"runAsUser": 0}),
+                "config field `runAsUser`: invalid value `0`",
+            ),
+            (
+                json!({"hardening": {"resources": {"limits": {"cpu": "lots"}}}}),
+                "config field `hardening.resources.limits.cpu`: invalid value `lots`",
+            ),
+            (
+                json!({"hardening": {"resources": {"requests": {"cpu": "2"}}}}),
+                "config field `hardening.resources.requests.cpu`: invalid value `2`",
+            ),
+            (
+                json!({"exemptions": [{"nmespace": "x"}]}),
+                "config field `exemptions[0].nmespace`: unknown field",
+            ),
+            (
+                json!({"levle": "baseline"}),
+                "config field `levle`: unknown field",
+            ),
+        ];
+        for (value, message) in cases {
+            let error = Config::from_value(&value).unwrap_err().to_string();
+            assert!(error.starts_with(message), "{error}");
+        }
+    }
+
+    #[test]
+    fn hardening_defaults_follow_the_level() {
+        let pod = json!({"kind": "Pod", "metadata": {"name": "p"}});
+        let config = Config::default();
+        let restricted = config.policy_for(&workload(&pod), Level::Restricted, Version::Latest);
+        assert!(
+            restricted.hardening.read_only_root_filesystem
+                && restricted.hardening.default_resources
+        );
+        let baseline = config.policy_for(&workload(&pod), Level::Baseline, Version::Latest);
+        assert!(
+            !baseline.hardening.read_only_root_filesystem && !baseline.hardening.default_resources
+        );
+    }
+
+    #[test]
+    fn exemptions_merge_config_rules_and_annotations() {
+        let config = Config::from_value(&json!({"exemptions": [
+            {"kind": "Deployment", "name": "web", "container": "proxy", "controls": ["capabilities"]},
+            {"namespace": "other", "controls": ["privileged"]}]}))
+        .unwrap();
+        let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop", "annotations": {SKIP_ANNOTATION: "seccompProfile, AllowPrivilegeEscalation"}},
+            "spec": {"template": {"metadata": {"annotations": {SKIP_ANNOTATION: "readOnlyRootFilesystem"}}}}});
+        let policy = config.policy_for(&workload(&deployment), Level::Restricted, Version::Latest);
+        let exemptions = &policy.exemptions;
+        assert!(exemptions.exempts("seccompProfile_restricted"));
+        assert!(exemptions.exempts("allowPrivilegeEscalation"));
+        assert!(exemptions.exempts("readOnlyRootFilesystem"));
+        assert!(!exemptions.exempts("privileged"));
+        assert!(exemptions.exempts_container("capabilities_restricted", "proxy"));
+        assert!(!exemptions.exempts_container("capabilities_restricted", "app"));
+        assert_eq!(
+            exemptions.source.as_deref(),
+            Some("config and pss-fix.dev/skip")
+        );
+    }
 }

@@ -57,6 +57,16 @@ pub struct Policies {
 }
 
 impl Policies {
+    /// Every workload held to `level` at `version` (`--level baseline|restricted`).
+    pub fn fixed(level: Level, version: Version, config: Config) -> Policies {
+        Policies {
+            fixed: Some((level, version)),
+            default: Enforce::Level(level, version),
+            namespaces: HashMap::new(),
+            config,
+        }
+    }
+
     /// What `namespace` (a workload's `metadata.namespace`) is held to.
     pub fn held_to(&self, namespace: Option<&str>) -> HeldTo {
         if let Some((level, version)) = self.fixed {

@@ -132,3 +132,106 @@ pub fn plan(workload: &Value, policy: &Policy) -> Plan {
         hardening_gaps,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::pss::testing::*;
+    use crate::pss::Level::{Baseline, Restricted};
+    use serde_json::json;
+
+    #[test]
+    fn safe_only_applies_safe_remedies_and_reports_the_rest() {
+        let pod = pod(
+            json!({"hostPID": true, "containers": [{"name": "a", "securityContext": {"privileged": true}}]}),
+        );
+        let mut policy = policy(Restricted, "latest");
+        policy.safe_only = true;
+        let (plan, patched) = fix_with(&pod, &policy);
+        assert!(plan.changes.iter().all(|c| c.safety == super::Safety::Safe));
+        assert_eq!(patched["spec"]["hostPID"], true);
+        assert!(plan
+            .unfixable
+            .iter()
+            .any(|u| u.check == "hostNamespaces" && u.reason == super::fixer::SAFE_ONLY_REASON));
+        assert!(plan.unfixable.iter().any(|u| u.check == "privileged"));
+        // Safe remedies still run.
+        assert_eq!(
+            patched["spec"]["securityContext"]["seccompProfile"]["type"],
+            "RuntimeDefault"
+        );
+        let remaining = crate::pss::check(&patched, Restricted, version("latest"));
+        assert!(remaining
+            .iter()
+            .all(|v| plan.unfixable.iter().any(|u| u.check == v.check)));
+    }
+
+    #[test]
+    fn the_skip_annotation_exempts_controls() {
+        let mut pod = pod(
+            json!({"hostNetwork": true, "containers": [{"name": "a", "securityContext": {"privileged": true}}]}),
+        );
+        pod["metadata"]["annotations"] = json!({"pss-fix.dev/skip": "hostNamespaces"});
+        let workload = crate::workload::workloads(&pod).remove(0);
+        let policy =
+            crate::config::Config::default().policy_for(&workload, Baseline, version("latest"));
+        let (plan, patched) = fix_with(&pod, &policy);
+        assert_eq!(patched["spec"]["hostNetwork"], true);
+        assert_eq!(
+            patched["spec"]["containers"][0]["securityContext"]["privileged"],
+            false
+        );
+        assert_eq!(plan.unfixable.len(), 1);
+        assert_eq!(plan.unfixable[0].reason, "exempted by pss-fix.dev/skip");
+    }
+
+    #[test]
+    fn hardening_never_lowers_and_keeps_requests_within_limits() {
+        let mut pod = restricted_pod(json!({"readOnlyRootFilesystem": false}), json!({}));
+        pod["spec"]["containers"][0]["resources"] =
+            json!({"requests": {"cpu": "2"}, "limits": {"memory": "64Mi"}});
+        let workload = crate::workload::workloads(&pod).remove(0);
+        let policy =
+            crate::config::Config::default().policy_for(&workload, Restricted, version("latest"));
+        assert_eq!(plan_gaps(&pod, &policy), ["resources"]);
+        let (plan, patched) = fix_with(&pod, &policy);
+        let container = &patched["spec"]["containers"][0];
+        assert_eq!(
+            container["resources"],
+            json!({
+            "requests": {"cpu": "2", "memory": "64Mi"},
+            "limits": {"memory": "64Mi", "cpu": "2"}})
+        );
+        assert_eq!(
+            container["securityContext"]["readOnlyRootFilesystem"],
+            false
+        );
+        assert_eq!(
+            ops(&plan),
+            [
+                "add /spec/containers/0/resources/requests/memory",
+                "add /spec/containers/0/resources/limits/cpu"
+            ]
+        );
+        assert!(super::hardening::gaps(&patched, &policy.hardening).is_empty());
+    }
+
+    fn plan_gaps(pod: &serde_json::Value, policy: &super::Policy) -> Vec<String> {
+        super::plan(pod, policy)
+            .hardening_gaps
+            .into_iter()
+            .map(|g| g.check)
+            .collect()
+    }
+
+    #[test]
+    fn windows_pods_get_no_linux_only_hardening() {
+        let mut pod = restricted_pod(json!({}), json!({"os": {"name": "windows"}}));
+        pod["spec"]["securityContext"] = json!({"runAsNonRoot": true});
+        pod["spec"]["containers"][0]["securityContext"] = json!({});
+        let workload = crate::workload::workloads(&pod).remove(0);
+        let policy =
+            crate::config::Config::default().policy_for(&workload, Restricted, version("latest"));
+        let (plan, _) = fix_with(&pod, &policy);
+        assert_eq!(ops(&plan), ["add /spec/containers/0/resources"]);
+    }
+}

@@ -730,6 +730,41 @@ fn run_as_user_flag_sets_the_uid() {
     assert!(stdout(&output).contains("4242"), "{}", stdout(&output));
 }
 
+#[test]
+fn policy_flags_reach_the_plan() {
+    let dir = Dir::new();
+    let fixed = |args: &[&str]| {
+        let mut all = vec!["fix", "--stdout"];
+        all.extend_from_slice(args);
+        let output = dir
+            .command(&all)
+            .write_stdin(BASELINE_ONLY)
+            .output()
+            .expect("runs");
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        documents(&stdout(&output)).remove(0)["spec"]["template"]["spec"].clone()
+    };
+    let full = fixed(&["--cpu-limit", "750m"]);
+    assert_eq!(full["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(full["containers"][0]["resources"]["limits"]["cpu"], "750m");
+    assert_eq!(
+        full["containers"][0]["securityContext"]["readOnlyRootFilesystem"],
+        true
+    );
+    let safe = fixed(&["--safe-only"]);
+    assert_eq!(safe["securityContext"].get("runAsNonRoot"), None, "{safe}");
+    assert_eq!(
+        safe["containers"][0]["securityContext"]["allowPrivilegeEscalation"],
+        false
+    );
+    let bare = fixed(&["--no-default-resources", "--no-read-only-root-fs"]);
+    assert_eq!(bare["containers"][0].get("resources"), None, "{bare}");
+    assert_eq!(
+        bare["containers"][0]["securityContext"].get("readOnlyRootFilesystem"),
+        None
+    );
+}
+
 // ---------------------------------------------------------------- usage, help, completions
 
 #[test]

@@ -49,17 +49,20 @@ fn evaluate(
                 .expect("violations")
                 .iter()
                 .map(|v| {
-                    let (reason, detail) =
-                        (v["reason"].as_str().unwrap(), v["detail"].as_str().unwrap());
+                    let text = |key: &str| v[key].as_str().expect("violation fields are strings");
+                    let (reason, detail) = (text("reason"), text("detail"));
                     let message = if detail.is_empty() {
                         reason.to_string()
                     } else {
                         format!("{reason} ({detail})")
                     };
-                    (v["check"].as_str().unwrap().to_string(), message)
+                    (text("check").to_string(), message)
                 })
                 .collect();
-            verdicts.insert(workload["source"].as_str().unwrap().to_string(), violations);
+            let source = workload["source"]
+                .as_str()
+                .expect("workloads name their source");
+            verdicts.insert(source.to_string(), violations);
         }
     }
     verdicts
@@ -169,6 +172,9 @@ fn extra_workloads() -> Vec<(&'static str, Value)> {
     ]
 }
 
+/// A patched workload written for the evaluator, and the checks its plan says stay.
+type Written = (PathBuf, Vec<String>);
+
 #[test]
 fn fixed_workloads_pass_the_independent_evaluator() {
     let Some(tool) = oracle() else {
@@ -178,8 +184,7 @@ fn fixed_workloads_pass_the_independent_evaluator() {
     let shared = support::shared_dir().expect("oracle implies shared");
     let dir = tempfile::tempdir().expect("temp dir");
     let config = Config::default();
-    // (level, version) -> [(written file, checks the plan says stay)]
-    let mut groups: BTreeMap<(String, String), Vec<(PathBuf, Vec<String>)>> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, String), Vec<Written>> = BTreeMap::new();
     let mut write = |level: &str, version: &str, name: &str, object: &Value| {
         let (l, v): (Level, Version) = (level.parse().unwrap(), version.parse().unwrap());
         let found = workloads(object);

@@ -20,7 +20,9 @@ mod write;
 
 use indicatif::{ProgressBar, ProgressDrawTarget};
 use inputs::{Input, InputError};
-use pss_fix::cli::{CheckArgs, Cli, ColorChoice, Command, FixArgs, OutputFormat, Selection};
+use pss_fix::cli::{
+    CheckArgs, Cli, ColorChoice, Command, FixArgs, OutputFormat, Selection, WebhookArgs,
+};
 use pss_fix::manifest::{Manifest, Policies};
 use pss_fix::report::{diff, json, sarif::SarifLog, text};
 use pss_fix::yaml;
@@ -48,6 +50,7 @@ pub fn run(cli: Cli) -> ExitCode {
             let mode = check_mode(&args);
             engine(&args.selection, mode, &mut out)
         }
+        Command::Webhook(args) => Ok(webhook(&args)),
         Command::Completions { shell } => {
             let mut command = pss_fix::cli::command();
             clap_complete::generate(shell, &mut command, "pss-fix", &mut out);
@@ -64,6 +67,32 @@ pub fn run(cli: Cli) -> ExitCode {
         Err(error) => {
             warn(None, &format!("stdout: {}", inputs::io_message(&error)));
             ExitCode::from(2)
+        }
+    }
+}
+
+/// `pss-fix webhook`: serves until a termination signal; a failure to start is exit 2.
+fn webhook(args: &WebhookArgs) -> Status {
+    let config = match &args.config {
+        Some(path) => options::load_config(path).map(|(config, _)| config),
+        None => Ok(pss_fix::config::Config::default()),
+    };
+    let result = config
+        .map_err(|error| error.to_string())
+        .and_then(|config| {
+            let options = pss_fix::webhook::ServeOptions::new(
+                args.listen,
+                args.tls_cert.clone(),
+                args.tls_key.clone(),
+                config,
+            );
+            pss_fix::webhook::serve(options).map_err(|error| error.to_string())
+        });
+    match result {
+        Ok(()) => Status::Clean,
+        Err(message) => {
+            warn(None, &format!("webhook: {message}"));
+            Status::Errors
         }
     }
 }

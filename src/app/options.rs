@@ -64,7 +64,7 @@ fn config_path(selection: &Selection) -> Option<PathBuf> {
 }
 
 /// Reads a config file (YAML or JSON); also says whether it sets `defaultLevel`.
-fn load_config(path: &Path) -> Result<(Config, bool), InputError> {
+pub fn load_config(path: &Path) -> Result<(Config, bool), InputError> {
     let name = path.display().to_string();
     let text = inputs::read_file(path)?;
     let stream = yaml::Stream::parse(&text).map_err(|error| InputError {

@@ -113,6 +113,51 @@ fn bounded(c: &Container, group: &str, name: &str, defaults: &Resources) -> Valu
     }
 }
 
+/// The resource values to add to one container, as few `set`s as the gaps allow: the whole
+/// `resources` when it is missing, a whole `requests` or `limits` when that is missing, else
+/// single values. Returns `(parent pointer, key, value)` triples.
+fn resource_sets(c: &Container, defaults: &Resources) -> Vec<(String, String, Value)> {
+    let missing = missing_resources(c);
+    if missing.is_empty() {
+        return Vec::new();
+    }
+    let mut groups = serde_json::Map::new();
+    for (group, name) in &missing {
+        let value = bounded(c, group, name, defaults);
+        let entry = groups
+            .entry(group.to_string())
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        if let Value::Object(values) = entry {
+            values.insert(name.to_string(), value);
+        }
+    }
+    let resources_at = child(&c.at, RESOURCES_ID);
+    let resources = c.value.get(RESOURCES_ID).filter(|r| r.is_object());
+    let Some(resources) = resources else {
+        return vec![(
+            c.at.clone(),
+            RESOURCES_ID.to_string(),
+            Value::Object(groups),
+        )];
+    };
+    let mut sets = Vec::new();
+    for (group, values) in groups {
+        if resources.get(&group).is_some_and(Value::is_object) {
+            let group_at = child(&resources_at, &group);
+            if let Value::Object(values) = values {
+                sets.extend(
+                    values
+                        .into_iter()
+                        .map(|(name, value)| (group_at.clone(), name, value)),
+                );
+            }
+        } else {
+            sets.push((resources_at.clone(), group, values));
+        }
+    }
+    sets
+}
+
 /// Fills the gaps the policy's hardening asks for.
 pub fn remedy(fix: &mut Fixer) {
     let hardening = &fix.policy().hardening;
@@ -124,10 +169,8 @@ pub fn remedy(fix: &mut Fixer) {
             read_only.push((c.name.to_string(), c.security_context_at()));
         }
         if hardening.default_resources {
-            for (group, name) in missing_resources(&c) {
-                let value = bounded(&c, group, name, &hardening.resources);
-                let parent = child(&child(&c.at, RESOURCES_ID), group);
-                resources.push((c.name.to_string(), parent, name, value));
+            for (parent, key, value) in resource_sets(&c, &hardening.resources) {
+                resources.push((c.name.to_string(), parent, key, value));
             }
         }
     }
@@ -148,7 +191,7 @@ pub fn remedy(fix: &mut Fixer) {
             RESOURCES_ID,
             resources_remedy,
             &parent,
-            key,
+            &key,
             value,
             Some(&name),
         );

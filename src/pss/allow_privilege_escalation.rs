@@ -94,3 +94,48 @@ pub fn remedy(fix: &mut Fixer) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::pss::testing::*;
+    use crate::pss::Level::Restricted;
+    use serde_json::json;
+
+    #[test]
+    fn required_from_v1_8() {
+        let pod = restricted_pod(json!({"allowPrivilegeEscalation": true}), json!({}));
+        assert!(!ids(&pod, Restricted, "v1.7").contains(&super::ID.to_string()));
+        assert_eq!(
+            message(&pod, Restricted, "v1.8", super::ID),
+            "allowPrivilegeEscalation != false (container \"app\" must set securityContext.allowPrivilegeEscalation=false)"
+        );
+    }
+
+    #[test]
+    fn windows_pods_are_exempt_from_v1_25() {
+        let pod = pod(json!({"os": {"name": "windows"}, "containers": [{"name": "w"}]}));
+        assert!(ids(&pod, Restricted, "v1.24").contains(&super::ID.to_string()));
+        assert!(!ids(&pod, Restricted, "v1.25").contains(&super::ID.to_string()));
+    }
+
+    #[test]
+    fn remedy_sets_false_unless_privileged_stays() {
+        let pod = restricted_pod(json!({"allowPrivilegeEscalation": true}), json!({}));
+        let (plan, _) = fix(&pod, Restricted, "latest");
+        assert_eq!(
+            ops(&plan),
+            ["replace /spec/containers/0/securityContext/allowPrivilegeEscalation"]
+        );
+        let privileged = restricted_pod(
+            json!({"allowPrivilegeEscalation": null, "privileged": true}),
+            json!({}),
+        );
+        let mut policy = policy(Restricted, "latest");
+        policy.exemptions.controls.insert("privileged".into());
+        let (plan, _) = fix_with(&privileged, &policy);
+        assert!(plan
+            .unfixable
+            .iter()
+            .any(|u| u.check == super::ID && u.reason.contains("privileged=true")));
+    }
+}

@@ -134,3 +134,41 @@ pub fn remedy(fix: &mut Fixer) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::pss::testing::*;
+    use crate::pss::Level::Baseline;
+    use serde_json::json;
+
+    #[test]
+    fn fields_and_annotations_in_upstream_wording() {
+        let mut pod = pod_with(json!({"appArmorProfile": {"type": "Unconfined"}}));
+        pod["metadata"]["annotations"] =
+            json!({"container.apparmor.security.beta.kubernetes.io/app": "unconfined"});
+        assert_eq!(
+            message(&pod, Baseline, "latest", super::ID),
+            "forbidden AppArmor profiles (container \"app\" and annotation must not set AppArmor profile type to \
+             \"Unconfined\", \"container.apparmor.security.beta.kubernetes.io/app=\"unconfined\"\")"
+        );
+        let (plan, patched) = fix(&pod, Baseline, "latest");
+        assert_eq!(
+            ops(&plan),
+            [
+                "replace /metadata/annotations/container.apparmor.security.beta.kubernetes.io~1app",
+                "replace /spec/containers/0/securityContext/appArmorProfile/type"
+            ]
+        );
+        assert_eq!(
+            patched["spec"]["containers"][0]["securityContext"]["appArmorProfile"]["type"],
+            "RuntimeDefault"
+        );
+    }
+
+    #[test]
+    fn localhost_is_left_alone() {
+        let pod =
+            pod_with(json!({"appArmorProfile": {"type": "Localhost", "localhostProfile": "p"}}));
+        assert!(ids(&pod, Baseline, "latest").is_empty());
+    }
+}

@@ -225,3 +225,72 @@ pub fn remedy_restricted(fix: &mut Fixer) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::pss::testing::*;
+    use crate::pss::Level::{Baseline, Restricted};
+    use serde_json::json;
+
+    #[test]
+    fn baseline_allows_the_default_set_only() {
+        let pod = pod_with(json!({"capabilities": {"add": ["CHOWN", "SYS_ADMIN", "NET_ADMIN"]}}));
+        assert_eq!(
+            message(&pod, Baseline, "latest", super::BASELINE_ID),
+            "non-default capabilities (container \"app\" must not include \"NET_ADMIN\", \"SYS_ADMIN\" in securityContext.capabilities.add)"
+        );
+        let (plan, patched) = fix(&pod, Baseline, "latest");
+        assert_eq!(
+            ops(&plan),
+            [
+                "remove /spec/containers/0/securityContext/capabilities/add/2",
+                "remove /spec/containers/0/securityContext/capabilities/add/1"
+            ]
+        );
+        assert_eq!(
+            patched["spec"]["containers"][0]["securityContext"]["capabilities"]["add"],
+            json!(["CHOWN"])
+        );
+    }
+
+    #[test]
+    fn restricted_replaces_baseline_from_v1_22() {
+        let pod = restricted_pod(
+            json!({"capabilities": {"add": ["SYS_ADMIN"], "drop": ["ALL"]}}),
+            json!({}),
+        );
+        assert_eq!(ids(&pod, Restricted, "v1.21"), ["capabilities_baseline"]);
+        assert_eq!(ids(&pod, Restricted, "v1.22"), ["capabilities_restricted"]);
+    }
+
+    #[test]
+    fn drop_all_merges_and_keeps_net_bind_service() {
+        let pod = restricted_pod(
+            json!({"capabilities": {"add": ["NET_BIND_SERVICE", "NET_RAW"], "drop": ["NET_ADMIN"]}}),
+            json!({}),
+        );
+        assert_eq!(
+            message(&pod, Restricted, "latest", super::RESTRICTED_ID),
+            "unrestricted capabilities (container \"app\" must set securityContext.capabilities.drop=[\"ALL\"]; \
+             container \"app\" must not include \"NET_RAW\" in securityContext.capabilities.add)"
+        );
+        let (_, patched) = fix(&pod, Restricted, "latest");
+        assert_eq!(
+            patched["spec"]["containers"][0]["securityContext"]["capabilities"],
+            json!({"add": ["NET_BIND_SERVICE"], "drop": ["NET_ADMIN", "ALL"]})
+        );
+    }
+
+    #[test]
+    fn a_whole_disallowed_add_goes_in_one_op() {
+        let pod = restricted_pod(
+            json!({"capabilities": {"add": ["SYS_ADMIN", "NET_RAW"], "drop": ["ALL"]}}),
+            json!({}),
+        );
+        let (plan, _) = fix(&pod, Restricted, "latest");
+        assert_eq!(
+            ops(&plan),
+            ["remove /spec/containers/0/securityContext/capabilities/add"]
+        );
+    }
+}

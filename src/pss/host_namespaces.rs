@@ -37,3 +37,30 @@ pub fn remedy(fix: &mut Fixer) {
         fix.set(ID, remedy, spec_at, key, Value::Bool(false), None);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::pss::testing::*;
+    use crate::pss::Level::Baseline;
+    use serde_json::json;
+
+    #[test]
+    fn each_true_namespace_is_named_and_set_false() {
+        let pod = pod(
+            json!({"hostNetwork": true, "hostIPC": true, "hostPID": false, "containers": [{"name": "a"}]}),
+        );
+        assert_eq!(
+            message(&pod, Baseline, "v1.0", super::ID),
+            "host namespaces (hostNetwork=true, hostIPC=true)"
+        );
+        let (plan, _) = fix(&pod, Baseline, "v1.0");
+        assert_eq!(
+            ops(&plan),
+            ["replace /spec/hostNetwork", "replace /spec/hostIPC"]
+        );
+        assert!(plan
+            .changes
+            .iter()
+            .all(|c| c.safety == crate::plan::Safety::ChangesBehaviour));
+    }
+}

@@ -46,3 +46,25 @@ pub fn remedy(fix: &mut Fixer) {
         fix.refuse(ID, &format!("{at}/hostPath"), reason);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::pss::testing::*;
+    use crate::pss::Level::{Baseline, Restricted};
+    use serde_json::json;
+
+    #[test]
+    fn host_path_is_reported_and_unfixable() {
+        let pod = pod(json!({"containers": [{"name": "a"}],
+            "volumes": [{"name": "host", "hostPath": {"path": "/"}}, {"name": "tmp", "emptyDir": {}}]}));
+        assert_eq!(
+            message(&pod, Baseline, "latest", super::ID),
+            "hostPath volumes (volume \"host\")"
+        );
+        let plan = crate::plan::plan(&pod, &policy(Baseline, "latest"));
+        assert!(plan.patch.0.is_empty());
+        assert_eq!(plan.unfixable.len(), 1);
+        assert_eq!(plan.unfixable[0].path, "/spec/volumes/0/hostPath");
+        assert!(!ids(&pod, Restricted, "latest").contains(&super::ID.to_string()));
+    }
+}

@@ -98,3 +98,39 @@ pub fn remedy(fix: &mut Fixer) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::pss::testing::*;
+    use crate::pss::Level::Baseline;
+    use serde_json::json;
+
+    #[test]
+    fn host_ports_are_removed() {
+        let pod = pod(json!({"containers": [
+            {"name": "a", "ports": [{"containerPort": 80, "hostPort": 8080}, {"containerPort": 81, "hostPort": 0}]},
+            {"name": "b", "ports": [{"containerPort": 9, "hostPort": 9090}]}]}));
+        assert_eq!(
+            message(&pod, Baseline, "latest", super::ID),
+            "hostPort (containers \"a\", \"b\" use hostPorts 8080, 9090)"
+        );
+        let (plan, _) = fix(&pod, Baseline, "latest");
+        assert_eq!(
+            ops(&plan),
+            [
+                "remove /spec/containers/0/ports/0/hostPort",
+                "remove /spec/containers/1/ports/0/hostPort"
+            ]
+        );
+    }
+
+    #[test]
+    fn host_network_pods_default_host_port_from_container_port() {
+        let spec = json!({"hostNetwork": true, "containers": [{"name": "a", "ports": [{"containerPort": 80}]}]});
+        assert!(ids(&pod(spec.clone()), Baseline, "latest").contains(&super::ID.to_string()));
+        let template = json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"template": {"spec": spec}}});
+        assert_eq!(ids(&template, Baseline, "latest"), ["hostNamespaces"]);
+        // Fixing hostNetwork removes the defaulted port too.
+        fix(&pod(spec), Baseline, "latest");
+    }
+}

@@ -81,3 +81,30 @@ pub fn remedy(fix: &mut Fixer) {
         fix.remove(ID, remedy, &at, Some(&name));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::pss::testing::*;
+    use crate::pss::Level::Baseline;
+    use serde_json::json;
+
+    #[test]
+    fn hosts_are_checked_from_v1_34_and_removed() {
+        let pod = pod(json!({"containers": [{"name": "a",
+            "livenessProbe": {"httpGet": {"host": "10.0.0.1", "port": 80}},
+            "lifecycle": {"preStop": {"tcpSocket": {"host": "example.com", "port": 1}}}}]}));
+        assert!(ids(&pod, Baseline, "v1.33").is_empty());
+        assert_eq!(
+            message(&pod, Baseline, "v1.34", super::ID),
+            "probe or lifecycle host (container \"a\" uses probe or lifecycle hosts \"10.0.0.1\", \"example.com\")"
+        );
+        let (plan, _) = fix(&pod, Baseline, "v1.34");
+        assert_eq!(
+            ops(&plan),
+            [
+                "remove /spec/containers/0/livenessProbe/httpGet/host",
+                "remove /spec/containers/0/lifecycle/preStop/tcpSocket/host"
+            ]
+        );
+    }
+}

@@ -24,6 +24,8 @@ pub mod run_as_user;
 pub mod se_linux_options;
 pub mod seccomp_profile;
 pub mod sysctls;
+#[cfg(test)]
+pub mod testing;
 pub mod windows_host_process;
 
 use crate::plan::fixer::Fixer;
@@ -445,4 +447,91 @@ pub fn enforced_level(labels: &serde_json::Map<String, Value>) -> Option<(Option
         .and_then(|text| text.parse().ok())
         .unwrap_or(Version::Latest);
     Some((level, version))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn levels_and_versions_parse_as_psa_does() {
+        assert_eq!("baseline".parse(), Ok(Level::Baseline));
+        assert_eq!(Level::Restricted.to_string(), "restricted");
+        assert!("privileged".parse::<Level>().is_err());
+        assert_eq!("v1.23".parse(), Ok(Version::Minor(23)));
+        assert_eq!("v1.0".parse(), Ok(Version::Minor(0)));
+        assert_eq!("latest".parse(), Ok(Version::Latest));
+        for bad in ["1.23", "v1.023", "v2.0", "v1.", "v1.x", "Latest"] {
+            assert!(bad.parse::<Version>().is_err(), "{bad}");
+        }
+        assert_eq!(Version::Minor(5).to_string(), "v1.5");
+        assert_eq!(Version::Minor(99).effective_minor(), NEWEST_MINOR);
+        assert_eq!(
+            "v1.x".parse::<Version>().unwrap_err().to_string(),
+            "invalid version `v1.x`: must be \"latest\" or \"v1.x\""
+        );
+    }
+
+    #[test]
+    fn enforce_labels_fail_closed_like_psa() {
+        let labels = |value: Value| value.as_object().cloned().unwrap_or_default();
+        assert_eq!(enforced_level(&labels(json!({}))), None);
+        assert_eq!(
+            enforced_level(&labels(json!({ENFORCE_VERSION_LABEL: "v1.20"}))),
+            None
+        );
+        assert_eq!(
+            enforced_level(&labels(json!({ENFORCE_LABEL: "baseline"}))),
+            Some((Some(Level::Baseline), Version::Latest))
+        );
+        assert_eq!(
+            enforced_level(&labels(
+                json!({ENFORCE_LABEL: "privileged", ENFORCE_VERSION_LABEL: "v1.20"})
+            )),
+            Some((None, Version::Minor(20)))
+        );
+        assert_eq!(
+            enforced_level(&labels(
+                json!({ENFORCE_LABEL: "strict", ENFORCE_VERSION_LABEL: "1.20"})
+            )),
+            Some((Some(Level::Restricted), Version::Latest))
+        );
+    }
+
+    #[test]
+    fn checks_follow_upstream_order_and_overrides() {
+        let ids = |level, version| -> Vec<&str> {
+            controls_for(level, version).iter().map(|c| c.id).collect()
+        };
+        assert_eq!(ids(Level::Baseline, Version::Minor(0)).len(), 11);
+        assert_eq!(ids(Level::Baseline, Version::Latest).len(), 12);
+        let restricted = ids(Level::Restricted, Version::Latest);
+        for replaced in [
+            "capabilities_baseline",
+            "seccompProfile_baseline",
+            "hostPathVolumes",
+            "procMount",
+        ] {
+            assert!(!restricted.contains(&replaced), "{replaced}");
+        }
+        let old = ids(Level::Restricted, Version::Minor(7));
+        assert!(
+            old.contains(&"capabilities_baseline") && !old.contains(&"allowPrivilegeEscalation")
+        );
+        let mut sorted = restricted.clone();
+        sorted.sort_by_key(|id| (level_of(id) == Some(Level::Restricted), *id));
+        assert_eq!(sorted, restricted);
+    }
+
+    #[test]
+    fn non_workloads_and_template_less_controllers_have_no_violations() {
+        let service = json!({"apiVersion": "v1", "kind": "Service"});
+        assert!(check(&service, Level::Restricted, Version::Latest).is_empty());
+        let controller = json!({"apiVersion": "v1", "kind": "ReplicationController", "spec": {}});
+        assert!(check(&controller, Level::Restricted, Version::Latest).is_empty());
+        let job = json!({"apiVersion": "batch/v1", "kind": "Job", "spec": {"template": {"spec": {"containers": [{"name": "a"}]}}}});
+        let violations = check(&job, Level::Restricted, Version::Latest);
+        assert_eq!(violations[0].path, "/spec/template/spec/containers/0");
+    }
 }

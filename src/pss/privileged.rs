@@ -40,3 +40,27 @@ pub fn remedy(fix: &mut Fixer) {
         fix.set(ID, remedy, &at, ID, Value::Bool(false), Some(&name));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::pss::testing::*;
+    use crate::pss::Level::Baseline;
+    use serde_json::json;
+
+    #[test]
+    fn privileged_is_set_false() {
+        let pod = pod(
+            json!({"initContainers": [{"name": "i", "securityContext": {"privileged": true}}],
+            "containers": [{"name": "a", "securityContext": {"privileged": false}}]}),
+        );
+        assert_eq!(
+            message(&pod, Baseline, "latest", super::ID),
+            "privileged (container \"i\" must not set securityContext.privileged=true)"
+        );
+        let (plan, _) = fix(&pod, Baseline, "latest");
+        assert_eq!(
+            ops(&plan),
+            ["replace /spec/initContainers/0/securityContext/privileged"]
+        );
+    }
+}

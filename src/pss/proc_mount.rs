@@ -79,3 +79,33 @@ pub fn remedy_baseline(fix: &mut Fixer) {
 pub fn remedy_restricted(fix: &mut Fixer) {
     remedy(fix, RESTRICTED_ID);
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::pss::testing::*;
+    use crate::pss::Level::{Baseline, Restricted};
+    use serde_json::json;
+
+    #[test]
+    fn user_namespaces_relax_baseline_from_v1_35_but_not_restricted() {
+        let mut pod = restricted_pod(
+            json!({"procMount": "Unmasked"}),
+            json!({"hostUsers": false}),
+        );
+        assert_eq!(ids(&pod, Baseline, "v1.34"), ["procMount"]);
+        assert!(ids(&pod, Baseline, "v1.35").is_empty());
+        assert_eq!(ids(&pod, Restricted, "v1.34"), ["procMount"]);
+        assert_eq!(ids(&pod, Restricted, "v1.35"), ["procMount_restricted"]);
+        assert_eq!(
+            message(&pod, Restricted, "v1.35", super::RESTRICTED_ID),
+            "procMount (container \"app\" must not set securityContext.procMount to \"Unmasked\")"
+        );
+        let (_, patched) = fix(&pod, Restricted, "latest");
+        assert_eq!(
+            patched["spec"]["containers"][0]["securityContext"]["procMount"],
+            "Default"
+        );
+        pod["spec"]["containers"][0]["securityContext"]["procMount"] = json!("");
+        assert_eq!(ids(&pod, Baseline, "v1.0"), ["procMount"]);
+    }
+}

@@ -104,3 +104,29 @@ pub fn remedy(fix: &mut Fixer) {
         fix.refuse(ID, &format!("{at}/{kind}"), reason);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::pss::testing::*;
+    use crate::pss::Level::Restricted;
+    use serde_json::json;
+
+    #[test]
+    fn restricted_types_are_named_and_unknown_sources_default_to_empty_dir() {
+        let pod = restricted_pod(
+            json!({}),
+            json!({"volumes": [
+            {"name": "a", "nfs": {"server": "s", "path": "/"}},
+            {"name": "b", "hostPath": {"path": "/"}},
+            {"name": "c"},
+            {"name": "d", "configMap": {"name": "x"}, "hostPath": {"path": "/"}}]}),
+        );
+        assert_eq!(
+            message(&pod, Restricted, "latest", super::ID),
+            "restricted volume types (volumes \"a\", \"b\" use restricted volume types \"hostPath\", \"nfs\")"
+        );
+        let plan = crate::plan::plan(&pod, &policy(Restricted, "latest"));
+        assert!(plan.patch.0.is_empty());
+        assert_eq!(plan.unfixable.len(), 2);
+    }
+}

@@ -175,3 +175,73 @@ fn set_user(fix: &mut Fixer) {
         fix.set(ID, remedy, &pod_at, "runAsUser", uid, None);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::pss::testing::*;
+    use crate::pss::Level::Restricted;
+    use serde_json::json;
+
+    #[test]
+    fn pod_level_true_with_a_uid_covers_every_container() {
+        let pod = restricted_pod(
+            json!({}),
+            json!({"securityContext": {"runAsNonRoot": null}}),
+        );
+        assert_eq!(
+            message(&pod, Restricted, "latest", super::ID),
+            "runAsNonRoot != true (pod or container \"app\" must set securityContext.runAsNonRoot=true)"
+        );
+        let (plan, patched) = fix(&pod, Restricted, "latest");
+        assert_eq!(
+            ops(&plan),
+            [
+                "replace /spec/securityContext/runAsNonRoot",
+                "add /spec/securityContext/runAsUser"
+            ]
+        );
+        assert_eq!(patched["spec"]["securityContext"]["runAsUser"], 65532);
+    }
+
+    #[test]
+    fn an_existing_non_zero_uid_is_kept_and_explicit_false_is_named() {
+        let pod = restricted_pod(json!({"runAsNonRoot": false, "runAsUser": 1000}), json!({}));
+        assert_eq!(
+            message(&pod, Restricted, "latest", super::ID),
+            "runAsNonRoot != true (container \"app\" must not set securityContext.runAsNonRoot=false)"
+        );
+        let (plan, _) = fix(&pod, Restricted, "latest");
+        assert_eq!(
+            ops(&plan),
+            ["replace /spec/containers/0/securityContext/runAsNonRoot"]
+        );
+    }
+
+    #[test]
+    fn user_namespaces_are_exempt_from_v1_35_and_windows_gets_no_uid() {
+        let pod = restricted_pod(
+            json!({}),
+            json!({"hostUsers": false, "securityContext": {"runAsNonRoot": null}}),
+        );
+        assert_eq!(ids(&pod, Restricted, "v1.34"), ["runAsNonRoot"]);
+        assert!(ids(&pod, Restricted, "v1.35").is_empty());
+        let windows = pod_with(json!({}));
+        let mut windows = windows;
+        windows["spec"]["os"] = json!({"name": "windows"});
+        let (plan, patched) = fix(&windows, Restricted, "latest");
+        assert_eq!(
+            patched["spec"]["securityContext"],
+            json!({"runAsNonRoot": true})
+        );
+        assert!(plan.unfixable.is_empty());
+    }
+
+    #[test]
+    fn the_uid_is_configurable() {
+        let pod = pod_with(json!({}));
+        let mut policy = policy(Restricted, "latest");
+        policy.run_as_user = 1001;
+        let (_, patched) = fix_with(&pod, &policy);
+        assert_eq!(patched["spec"]["securityContext"]["runAsUser"], 1001);
+    }
+}

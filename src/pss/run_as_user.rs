@@ -63,3 +63,33 @@ pub fn remedy(fix: &mut Fixer) {
         fix.set(ID, remedy, &at, ID, uid.clone(), name.as_deref());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::pss::testing::*;
+    use crate::pss::Level::Restricted;
+    use serde_json::json;
+
+    #[test]
+    fn root_uid_is_checked_from_v1_23_and_replaced() {
+        let pod = restricted_pod(
+            json!({"runAsUser": 0}),
+            json!({"securityContext": {"runAsUser": 0}}),
+        );
+        assert!(!ids(&pod, Restricted, "v1.22").contains(&super::ID.to_string()));
+        assert_eq!(
+            message(&pod, Restricted, "v1.23", super::ID),
+            "runAsUser=0 (pod and container \"app\" must not set runAsUser=0)"
+        );
+        let (plan, _) = fix(&pod, Restricted, "v1.23");
+        assert_eq!(
+            ops(&plan),
+            [
+                "replace /spec/securityContext/runAsUser",
+                "replace /spec/containers/0/securityContext/runAsUser"
+            ]
+        );
+        let relaxed = restricted_pod(json!({"runAsUser": 0}), json!({"hostUsers": false}));
+        assert!(ids(&relaxed, Restricted, "v1.35").is_empty());
+    }
+}

@@ -145,3 +145,42 @@ pub fn remedy(fix: &mut Fixer) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::pss::testing::*;
+    use crate::pss::Level::Baseline;
+    use serde_json::json;
+
+    #[test]
+    fn container_engine_t_is_allowed_from_v1_31() {
+        let pod = pod_with(json!({"seLinuxOptions": {"type": "container_engine_t"}}));
+        assert_eq!(ids(&pod, Baseline, "v1.30"), ["seLinuxOptions"]);
+        assert!(ids(&pod, Baseline, "v1.31").is_empty());
+    }
+
+    #[test]
+    fn disallowed_keys_are_removed_and_others_kept() {
+        let mut spec =
+            pod_with(json!({"seLinuxOptions": {"type": "spc_t", "user": "u", "level": "s0"}}));
+        spec["spec"]["securityContext"] = json!({"seLinuxOptions": {"role": "r"}});
+        assert_eq!(
+            message(&spec, Baseline, "latest", super::ID),
+            "seLinuxOptions (pod and container \"app\" set forbidden securityContext.seLinuxOptions: \
+             type \"spc_t\"; user may not be set; role may not be set)"
+        );
+        let (plan, patched) = fix(&spec, Baseline, "latest");
+        assert_eq!(
+            ops(&plan),
+            [
+                "remove /spec/containers/0/securityContext/seLinuxOptions/type",
+                "remove /spec/containers/0/securityContext/seLinuxOptions/user",
+                "remove /spec/securityContext/seLinuxOptions"
+            ]
+        );
+        assert_eq!(
+            patched["spec"]["containers"][0]["securityContext"]["seLinuxOptions"],
+            json!({"level": "s0"})
+        );
+    }
+}

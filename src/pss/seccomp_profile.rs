@@ -247,3 +247,77 @@ pub fn remedy_restricted(fix: &mut Fixer) {
         fix.set(RESTRICTED_ID, remedy, &pod_context_at, FIELD, profile, None);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::pss::testing::*;
+    use crate::pss::Level::{Baseline, Restricted};
+    use serde_json::json;
+
+    #[test]
+    fn annotations_before_v1_19_fields_after() {
+        let mut pod = pod_with(json!({"seccompProfile": {"type": "Unconfined"}}));
+        pod["metadata"]["annotations"] =
+            json!({"seccomp.security.alpha.kubernetes.io/pod": "unconfined"});
+        assert_eq!(
+            message(&pod, Baseline, "v1.18", super::BASELINE_ID),
+            "seccompProfile (forbidden annotation seccomp.security.alpha.kubernetes.io/pod=\"unconfined\")"
+        );
+        assert_eq!(
+            message(&pod, Baseline, "v1.19", super::BASELINE_ID),
+            "seccompProfile (container \"app\" must not set securityContext.seccompProfile.type to \"Unconfined\")"
+        );
+        let (plan, _) = fix(&pod, Baseline, "v1.18");
+        assert_eq!(
+            ops(&plan),
+            ["replace /metadata/annotations/seccomp.security.alpha.kubernetes.io~1pod"]
+        );
+    }
+
+    #[test]
+    fn restricted_requires_a_profile_from_v1_19_and_sets_it_once_at_pod_level() {
+        let pod = pod(
+            json!({"securityContext": {"runAsNonRoot": true}, "containers": [
+            {"name": "a", "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}},
+            {"name": "b", "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]},
+                "seccompProfile": {"type": "Localhost", "localhostProfile": "p.json"}}}]}),
+        );
+        assert!(ids(&pod, Restricted, "v1.18").is_empty());
+        assert_eq!(
+            message(&pod, Restricted, "v1.19", super::RESTRICTED_ID),
+            "seccompProfile (pod or container \"a\" must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\")"
+        );
+        let (plan, patched) = fix(&pod, Restricted, "latest");
+        assert_eq!(ops(&plan), ["add /spec/securityContext/seccompProfile"]);
+        assert_eq!(
+            patched["spec"]["containers"][1]["securityContext"]["seccompProfile"]["type"],
+            "Localhost"
+        );
+    }
+
+    #[test]
+    fn an_exempt_container_keeps_the_pod_level_untouched() {
+        let pod = restricted_pod(
+            json!({}),
+            json!({"securityContext": {"seccompProfile": null}}),
+        );
+        let mut with_two = pod.clone();
+        let second = with_two["spec"]["containers"][0].clone();
+        with_two["spec"]["containers"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": "side", "securityContext": second["securityContext"]}));
+        let mut policy = policy(Restricted, "latest");
+        policy
+            .exemptions
+            .containers
+            .push(("side".into(), ["seccompprofile".to_string()].into()));
+        let (plan, _) = fix_with(&with_two, &policy);
+        assert_eq!(
+            ops(&plan),
+            ["add /spec/containers/0/securityContext/seccompProfile"]
+        );
+        assert_eq!(plan.unfixable.len(), 1);
+        assert!(plan.unfixable[0].reason.contains("\"side\""));
+    }
+}

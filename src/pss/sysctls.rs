@@ -95,3 +95,52 @@ pub fn remedy(fix: &mut Fixer) {
         fix.remove(ID, remedy, &format!("{at}/{index}"), None);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::pss::testing::*;
+    use crate::pss::Level::Baseline;
+    use serde_json::json;
+
+    fn with_sysctls(names: &[&str]) -> serde_json::Value {
+        let sysctls: Vec<_> = names
+            .iter()
+            .map(|name| json!({"name": name, "value": "1"}))
+            .collect();
+        pod(json!({"securityContext": {"sysctls": sysctls}, "containers": [{"name": "a"}]}))
+    }
+
+    #[test]
+    fn each_version_extends_the_safe_set() {
+        for (name, since) in [
+            ("net.ipv4.ip_local_reserved_ports", "v1.27"),
+            ("net.ipv4.tcp_keepalive_time", "v1.29"),
+            ("net.ipv4.tcp_rmem", "v1.32"),
+            ("net.ipv4.tcp_notsent_lowat", "v1.37"),
+        ] {
+            let pod = with_sysctls(&[name]);
+            let before = format!("v1.{}", version(since).effective_minor() - 1);
+            assert_eq!(ids(&pod, Baseline, &before), ["sysctls"], "{name}");
+            assert!(ids(&pod, Baseline, since).is_empty(), "{name}");
+        }
+    }
+
+    #[test]
+    fn unsafe_entries_are_removed() {
+        let pod = with_sysctls(&["kernel.msgmax", "kernel.shm_rmid_forced", "kernel.msgmax"]);
+        assert_eq!(
+            message(&pod, Baseline, "latest", super::ID),
+            "forbidden sysctls (kernel.msgmax, kernel.msgmax)"
+        );
+        let (plan, _) = fix(&pod, Baseline, "latest");
+        assert_eq!(
+            ops(&plan),
+            [
+                "remove /spec/securityContext/sysctls/2",
+                "remove /spec/securityContext/sysctls/0"
+            ]
+        );
+        let (plan, _) = fix(&with_sysctls(&["kernel.msgmax"]), Baseline, "latest");
+        assert_eq!(ops(&plan), ["remove /spec/securityContext/sysctls"]);
+    }
+}

@@ -72,3 +72,24 @@ pub fn remedy(fix: &mut Fixer) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::pss::testing::*;
+    use crate::pss::Level::Baseline;
+    use serde_json::json;
+
+    #[test]
+    fn host_process_is_set_false_everywhere() {
+        let pod = pod(
+            json!({"os": {"name": "windows"}, "securityContext": {"windowsOptions": {"hostProcess": true}},
+            "containers": [{"name": "w", "securityContext": {"windowsOptions": {"hostProcess": true}}}]}),
+        );
+        assert_eq!(
+            message(&pod, Baseline, "latest", super::ID),
+            "hostProcess (pod and container \"w\" must not set securityContext.windowsOptions.hostProcess=true)"
+        );
+        let (plan, _) = fix(&pod, Baseline, "latest");
+        assert_eq!(plan.patch.0.len(), 2);
+    }
+}

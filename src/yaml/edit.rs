@@ -376,8 +376,11 @@ impl Editor<'_> {
                 let mut text = String::new();
                 self.layout
                     .compact(&mut text, new, self.text.column(dash) + 2);
-                if node.is_empty_null() {
-                    self.splice(node.start, node.start, format!(" {text}"));
+                let later_line =
+                    self.text.line_start(node.props_start) != self.text.line_start(dash);
+                if node.is_empty_null() || later_line {
+                    // Nothing, or a value starting on a later line: the new one follows `- `.
+                    self.splice(dash + 1, node.end, format!(" {text}"));
                 } else {
                     self.splice(content_start, node.end, text);
                 }
@@ -532,44 +535,37 @@ impl Editor<'_> {
                 end: item.node.end,
             })
             .collect();
-        let gaps = gaps(old, new);
-        let kept: usize = old.len()
-            - gaps
-                .iter()
-                .map(|(old_gap, new_gap)| old_gap.len().saturating_sub(new_gap.len()))
-                .sum::<usize>();
-        if kept == 0 {
+        let steps = steps(old, new);
+        let paired = steps.iter().any(|step| matches!(step, Step::Pair(..)));
+        let removed_count = steps
+            .iter()
+            .filter(|step| matches!(step, Step::Remove(_)))
+            .count();
+        if !paired && removed_count == old.len() {
             // Nothing of the old sequence stays: render it anew.
             return self.replace(node, &Value::Array(new.to_vec()), slot, pointer);
         }
         let mut removed = Vec::new();
-        // Gaps between unchanged items: old `start..end` became new `start..end`.
-        for (old_gap, new_gap) in gaps {
-            let paired = old_gap.len().min(new_gap.len());
-            for offset in 0..paired {
-                let index = old_gap.start + offset;
-                let item = &items[index];
-                let depth = pointer.len();
-                pointer.push('/');
-                pointer.push_str(&(new_gap.start + offset).to_string());
-                let slot = Slot::Item {
-                    dash: item.dash,
-                    flow: children_flow,
-                };
-                let result = self.reconcile(
-                    &item.node,
-                    &old[index],
-                    &new[new_gap.start + offset],
-                    slot,
-                    pointer,
-                );
-                pointer.truncate(depth);
-                result?;
-            }
-            removed.extend(old_gap.start + paired..old_gap.end);
-            let inserted = &new[new_gap.start + paired..new_gap.end];
-            if !inserted.is_empty() {
-                self.insert_items(node, &elements, old_gap.end, inserted, children_flow);
+        for step in steps {
+            match step {
+                Step::Pair(index, new_index) => {
+                    let item = &items[index];
+                    let depth = pointer.len();
+                    pointer.push('/');
+                    pointer.push_str(&new_index.to_string());
+                    let slot = Slot::Item {
+                        dash: item.dash,
+                        flow: children_flow,
+                    };
+                    let result =
+                        self.reconcile(&item.node, &old[index], &new[new_index], slot, pointer);
+                    pointer.truncate(depth);
+                    result?;
+                }
+                Step::Remove(index) => removed.push(index),
+                Step::Insert { before, new: range } => {
+                    self.insert_items(node, &elements, before, &new[range], children_flow);
+                }
             }
         }
         self.remove(&elements, &removed, children_flow);
@@ -797,18 +793,90 @@ impl Editor<'_> {
     }
 }
 
-/// Longest common subsequence tables above this size are not built; the middle of the two
-/// sequences is then one gap (changed pairwise).
+/// One step of turning an old sequence into a new one.
+#[derive(Debug, PartialEq)]
+enum Step {
+    /// Old item `.0` becomes new item `.1` (edited in place).
+    Pair(usize, usize),
+    Remove(usize),
+    /// New items `new` go before old item `before` (after the last one when it is the length).
+    Insert {
+        before: usize,
+        new: std::ops::Range<usize>,
+    },
+}
+
+/// Plans a sequence edit: items equal in both stay (longest common subsequence); between them,
+/// old and new items of the same shape (for mappings: sharing a key with an equal value, such
+/// as a container's `name`) are edited in place, the rest removed or inserted.
+fn steps(old: &[Value], new: &[Value]) -> Vec<Step> {
+    let mut steps = Vec::new();
+    let equal = common(old, new, same);
+    let mut previous = (0, 0);
+    for &(old_at, new_at) in equal.iter().chain(std::iter::once(&(old.len(), new.len()))) {
+        let (old_gap, new_gap) = (previous.0..old_at, previous.1..new_at);
+        if old_gap.len() == new_gap.len() {
+            steps.extend(old_gap.zip(new_gap).map(|(old, new)| Step::Pair(old, new)));
+        } else {
+            let similar = common(&old[old_gap.clone()], &new[new_gap.clone()], alike);
+            let ends = similar
+                .iter()
+                .map(|&(old, new)| (old_gap.start + old, new_gap.start + new, true))
+                .chain(std::iter::once((old_gap.end, new_gap.end, false)));
+            let mut sub = (old_gap.start, new_gap.start);
+            for (old_end, new_end, paired) in ends {
+                let count = (old_end - sub.0).min(new_end - sub.1);
+                steps.extend((0..count).map(|offset| Step::Pair(sub.0 + offset, sub.1 + offset)));
+                steps.extend((sub.0 + count..old_end).map(Step::Remove));
+                if sub.1 + count < new_end {
+                    steps.push(Step::Insert {
+                        before: old_end,
+                        new: sub.1 + count..new_end,
+                    });
+                }
+                if paired {
+                    steps.push(Step::Pair(old_end, new_end));
+                }
+                sub = (old_end + 1, new_end + 1);
+            }
+        }
+        previous = (old_at + 1, new_at + 1);
+    }
+    steps
+}
+
+/// Whether two values have the same shape: same type, and mappings share an entry.
+fn alike(old: &Value, new: &Value) -> bool {
+    match (old, new) {
+        (Value::Object(old), Value::Object(new)) => {
+            (old.is_empty() && new.is_empty())
+                || old
+                    .iter()
+                    .any(|(key, value)| new.get(key).is_some_and(|new| same(value, new)))
+        }
+        (Value::Array(_), Value::Array(_))
+        | (Value::String(_), Value::String(_))
+        | (Value::Number(_), Value::Number(_))
+        | (Value::Bool(_), Value::Bool(_))
+        | (Value::Null, Value::Null) => true,
+        _ => false,
+    }
+}
+
+/// Longest common subsequence tables above this size are not built; only the common prefix and
+/// suffix are then matched.
 const MAX_ALIGNMENT_CELLS: usize = 1 << 16;
 
-/// Aligns two sequences on their equal items (common prefix and suffix, then a longest common
-/// subsequence of the middle) and returns the gaps between aligned items: for each, the range
-/// of old items and the range of new items that replace them. Ranges may be empty.
-fn gaps(old: &[Value], new: &[Value]) -> Vec<(std::ops::Range<usize>, std::ops::Range<usize>)> {
+/// Index pairs of a longest common subsequence of `old` and `new` under `matches`, in order.
+fn common(
+    old: &[Value],
+    new: &[Value],
+    matches: fn(&Value, &Value) -> bool,
+) -> Vec<(usize, usize)> {
     let prefix = old
         .iter()
         .zip(new)
-        .take_while(|(old, new)| same(old, new))
+        .take_while(|(old, new)| matches(old, new))
         .count();
     let room = old.len().min(new.len()) - prefix;
     let suffix = old
@@ -816,48 +884,38 @@ fn gaps(old: &[Value], new: &[Value]) -> Vec<(std::ops::Range<usize>, std::ops::
         .rev()
         .zip(new.iter().rev())
         .take(room)
-        .take_while(|(old, new)| same(old, new))
+        .take_while(|(old, new)| matches(old, new))
         .count();
     let (old_end, new_end) = (old.len() - suffix, new.len() - suffix);
     let (rows, columns) = (old_end - prefix, new_end - prefix);
-    if rows == 0 && columns == 0 {
-        return Vec::new();
-    }
-    if rows == 0 || columns == 0 || rows * columns > MAX_ALIGNMENT_CELLS {
-        return vec![(prefix..old_end, prefix..new_end)];
-    }
-    // lengths[i][j]: longest common subsequence of old[prefix + i..old_end], new[prefix + j..new_end].
-    let mut lengths = vec![vec![0usize; columns + 1]; rows + 1];
-    for i in (0..rows).rev() {
-        for j in (0..columns).rev() {
-            lengths[i][j] = if same(&old[prefix + i], &new[prefix + j]) {
-                lengths[i + 1][j + 1] + 1
-            } else {
-                lengths[i + 1][j].max(lengths[i][j + 1])
-            };
-        }
-    }
-    let mut gaps = Vec::new();
-    let (mut i, mut j) = (0, 0);
-    let (mut gap_i, mut gap_j) = (0, 0);
-    while i < rows && j < columns {
-        if same(&old[prefix + i], &new[prefix + j]) {
-            if gap_i < i || gap_j < j {
-                gaps.push((prefix + gap_i..prefix + i, prefix + gap_j..prefix + j));
+    let mut pairs: Vec<(usize, usize)> = (0..prefix).map(|at| (at, at)).collect();
+    if rows > 0 && columns > 0 && rows * columns <= MAX_ALIGNMENT_CELLS {
+        // lengths[i][j]: the longest common subsequence of the middles from i and j on.
+        let mut lengths = vec![vec![0usize; columns + 1]; rows + 1];
+        for i in (0..rows).rev() {
+            for j in (0..columns).rev() {
+                lengths[i][j] = if matches(&old[prefix + i], &new[prefix + j]) {
+                    lengths[i + 1][j + 1] + 1
+                } else {
+                    lengths[i + 1][j].max(lengths[i][j + 1])
+                };
             }
-            i += 1;
-            j += 1;
-            (gap_i, gap_j) = (i, j);
-        } else if lengths[i + 1][j] >= lengths[i][j + 1] {
-            i += 1;
-        } else {
-            j += 1;
+        }
+        let (mut i, mut j) = (0, 0);
+        while i < rows && j < columns {
+            if matches(&old[prefix + i], &new[prefix + j]) {
+                pairs.push((prefix + i, prefix + j));
+                i += 1;
+                j += 1;
+            } else if lengths[i + 1][j] >= lengths[i][j + 1] {
+                i += 1;
+            } else {
+                j += 1;
+            }
         }
     }
-    if gap_i < rows || gap_j < columns {
-        gaps.push((prefix + gap_i..old_end, prefix + gap_j..new_end));
-    }
-    gaps
+    pairs.extend((0..suffix).map(|at| (old_end + at, new_end + at)));
+    pairs
 }
 
 /// Applies sorted, non-overlapping splices to `source`.

@@ -194,7 +194,14 @@ fn is_plain_safe(text: &str, flow: bool) -> bool {
     if !matches!(resolve_plain(text), Plain::Value(Value::String(_))) {
         return false;
     }
-    if "-?:,[]{}#&*!|>'\"%@`".contains(first) || first.is_whitespace() {
+    // `-`, `?` and `:` may start a plain scalar when a non-space follows (`--quiet`).
+    let second = text.chars().nth(1);
+    let indicator_ok = "-?:".contains(first)
+        && second.is_some_and(|c| !(c.is_whitespace() || (flow && ",[]{}".contains(c))));
+    if ("-?:,[]{}#&*!|>'\"%@`".contains(first) && !indicator_ok) || first.is_whitespace() {
+        return false;
+    }
+    if text.starts_with("---") {
         return false;
     }
     if text.ends_with([' ', '\t', ':'])
@@ -232,7 +239,15 @@ mod tests {
         ] {
             assert!(scalar_text(text, false).starts_with('"'), "{text}");
         }
-        for text in ["RuntimeDefault", "ALL", "a b", "a:b", "2001-12-14x", "日本"] {
+        for text in [
+            "RuntimeDefault",
+            "ALL",
+            "a b",
+            "a:b",
+            "--quiet",
+            "2001-12-14x",
+            "日本",
+        ] {
             assert_eq!(scalar_text(text, false), text);
         }
         assert_eq!(scalar_text("a,b", true), "\"a,b\"");

@@ -337,11 +337,32 @@ impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
                 .take_while(|byte| matches!(byte, b'-' | b'+' | b'0'..=b'9'))
                 .count()
             + 1;
-        let content_end = content.start
+        let mut content_end = content.start
             + self.source[content.start..content.end.max(content.start)]
                 .trim_end_matches([' ', '\t', '\r', '\n'])
                 .len();
+        if self.source[header..header_end.min(self.source.len())].contains('+') {
+            // Keep chomping: the blank lines after the last text are content too.
+            content_end = self.after_blank_lines(content_end);
+        }
         (header, content_end.max(header_end.min(self.source.len())))
+    }
+
+    /// `at` (the end of a line's text) moved to the end of the blank lines that follow it.
+    fn after_blank_lines(&self, mut at: usize) -> usize {
+        loop {
+            let rest = &self.source[at..];
+            let Some(newline) = rest.find('\n') else {
+                return at;
+            };
+            let next_line = &rest[newline + 1..];
+            let line = next_line.split('\n').next().unwrap_or("");
+            let has_break = next_line.len() > line.len();
+            if !has_break || !line.trim_matches([' ', '\t', '\r']).is_empty() {
+                return at;
+            }
+            at += newline + 1 + line.trim_end_matches('\r').len();
+        }
     }
 
     /// The `:` after a key, if only blanks separate them.
@@ -351,11 +372,36 @@ impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
         (rest.as_bytes().get(skipped) == Some(&b':')).then_some(key_end + skipped)
     }
 
-    /// The `-` before a block sequence item, if only blanks and line breaks separate them.
+    /// The `-` before a block sequence item: the last token before it, across blanks, line
+    /// breaks and comments.
     fn dash_before(&self, item_start: usize) -> Option<usize> {
-        let before = self.source[..item_start].trim_end_matches([' ', '\t', '\r', '\n']);
-        before.ends_with('-').then(|| before.len() - 1)
+        let mut end = item_start;
+        loop {
+            let before = self.source[..end].trim_end_matches([' ', '\t', '\r', '\n']);
+            let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
+            let code = without_comment(&before[line_start..]).trim_end();
+            if code.is_empty() {
+                if line_start == 0 {
+                    return None;
+                }
+                end = line_start;
+                continue;
+            }
+            return code.ends_with('-').then(|| line_start + code.len() - 1);
+        }
     }
+}
+
+/// A line without its comment: up to the first `#` at its start or after a blank. (Quoted
+/// text is not considered: this only runs on the few tokens before a sequence item.)
+fn without_comment(line: &str) -> &str {
+    let bytes = line.as_bytes();
+    let hash = bytes
+        .iter()
+        .enumerate()
+        .find(|&(at, &byte)| byte == b'#' && (at == 0 || matches!(bytes[at - 1], b' ' | b'\t')))
+        .map_or(line.len(), |(at, _)| at);
+    &line[..hash]
 }
 
 fn props_start(start: usize, anchor_start: Option<usize>, tag_start: Option<usize>) -> usize {

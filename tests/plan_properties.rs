@@ -1,0 +1,318 @@
+//! Properties of plans over generated workloads (proptest): the patch applies, the patched
+//! workload passes or keeps only violations the plan lists as unfixable, planning it again
+//! gives an empty patch (idempotence), and no single operation can be dropped (minimality:
+//! without it a check fails, a hardening gap reappears, or a container the plan made
+//! non-root is left without a non-zero UID). Windows pods never gain Linux-only fields, and
+//! `safe_only` plans only make safe changes.
+
+use proptest::prelude::*;
+use pss_fix::config::Config;
+use pss_fix::plan::{hardening, plan, Plan, Safety};
+use pss_fix::pss::{self, pod::Pod, Level, Version};
+use pss_fix::workload::workloads;
+use serde_json::{json, Map, Value};
+
+fn maybe<T: std::fmt::Debug + Clone + 'static>(values: Vec<T>) -> impl Strategy<Value = Option<T>> {
+    proptest::option::of(proptest::sample::select(values))
+}
+
+fn subset(values: &'static [&'static str]) -> impl Strategy<Value = Vec<String>> {
+    proptest::sample::subsequence(values.to_vec(), 0..=values.len())
+        .prop_map(|items| items.into_iter().map(str::to_string).collect())
+}
+
+fn insert(map: &mut Map<String, Value>, key: &str, value: Option<Value>) {
+    if let Some(value) = value {
+        map.insert(key.to_string(), value);
+    }
+}
+
+fn security_context() -> impl Strategy<Value = Option<Value>> {
+    let flags = (
+        maybe(vec![true, false]),
+        maybe(vec![true, false]),
+        maybe(vec![true, false]),
+        maybe(vec![true, false]),
+    );
+    let values = (
+        maybe(vec![0i64, 1000]),
+        proptest::option::of((
+            subset(&["NET_ADMIN", "NET_BIND_SERVICE", "CHOWN", "SYS_ADMIN"]),
+            subset(&["ALL", "NET_RAW"]),
+        )),
+        maybe(vec!["Unconfined", "RuntimeDefault", "Localhost"]),
+        maybe(vec!["Unconfined", "RuntimeDefault"]),
+        maybe(vec!["Default", "Unmasked"]),
+        maybe(vec!["container_t", "spc_t"]),
+    );
+    proptest::option::of((flags, values)).prop_map(|generated| {
+        let (
+            (privileged, escalation, non_root, read_only),
+            (uid, caps, seccomp, apparmor, proc_mount, selinux),
+        ) = generated?;
+        let mut context = Map::new();
+        insert(&mut context, "privileged", privileged.map(Value::Bool));
+        insert(
+            &mut context,
+            "allowPrivilegeEscalation",
+            escalation.map(Value::Bool),
+        );
+        insert(&mut context, "runAsNonRoot", non_root.map(Value::Bool));
+        insert(
+            &mut context,
+            "readOnlyRootFilesystem",
+            read_only.map(Value::Bool),
+        );
+        insert(&mut context, "runAsUser", uid.map(Value::from));
+        insert(
+            &mut context,
+            "capabilities",
+            caps.map(|(add, drop)| json!({"add": add, "drop": drop})),
+        );
+        insert(
+            &mut context,
+            "seccompProfile",
+            seccomp.map(|kind| match kind {
+                "Localhost" => json!({"type": kind, "localhostProfile": "p.json"}),
+                _ => json!({"type": kind}),
+            }),
+        );
+        insert(
+            &mut context,
+            "appArmorProfile",
+            apparmor.map(|kind| json!({"type": kind})),
+        );
+        insert(&mut context, "procMount", proc_mount.map(Value::from));
+        insert(
+            &mut context,
+            "seLinuxOptions",
+            selinux.map(|kind| json!({"type": kind, "level": "s0"})),
+        );
+        Some(Value::Object(context))
+    })
+}
+
+fn container() -> impl Strategy<Value = Map<String, Value>> {
+    (
+        security_context(),
+        maybe(vec![0i64, 8080]),
+        proptest::option::of((maybe(vec!["50m", "2"]), maybe(vec!["64Mi", "1Gi"]))),
+        maybe(vec!["10.0.0.1", ""]),
+    )
+        .prop_map(|(context, host_port, resources, probe_host)| {
+            let mut c = Map::new();
+            c.insert("image".into(), json!("x"));
+            insert(&mut c, "securityContext", context);
+            insert(
+                &mut c,
+                "ports",
+                host_port.map(|port| json!([{"containerPort": 80, "hostPort": port}])),
+            );
+            insert(
+                &mut c,
+                "resources",
+                resources.map(|(cpu, memory)| {
+                    let mut r = json!({});
+                    if let Some(cpu) = cpu {
+                        r["requests"] = json!({"cpu": cpu});
+                    }
+                    if let Some(memory) = memory {
+                        r["limits"] = json!({"memory": memory});
+                    }
+                    r
+                }),
+            );
+            insert(
+                &mut c,
+                "readinessProbe",
+                probe_host.map(|host| json!({"httpGet": {"host": host, "port": 80}})),
+            );
+            c
+        })
+}
+
+fn pod_spec() -> impl Strategy<Value = Value> {
+    let pod_level = (
+        maybe(vec![true, false]),
+        maybe(vec![0i64, 1000]),
+        maybe(vec!["Unconfined", "RuntimeDefault"]),
+        subset(&["kernel.msgmax", "net.ipv4.tcp_syncookies"]),
+    );
+    let host = (
+        maybe(vec![true, false]),
+        maybe(vec![true]),
+        maybe(vec![false]),
+        proptest::bool::weighted(0.15),
+    );
+    (
+        proptest::collection::vec(container(), 0..2),
+        proptest::collection::vec(container(), 1..3),
+        pod_level,
+        host,
+        subset(&["hostPath", "emptyDir", "nfs"]),
+    )
+        .prop_map(|(init, containers, (non_root, uid, seccomp, sysctls), (network, pid, users, windows), volumes)| {
+            let name = |prefix: &str, list: Vec<Map<String, Value>>| -> Vec<Value> {
+                list.into_iter()
+                    .enumerate()
+                    .map(|(i, mut c)| {
+                        c.insert("name".into(), json!(format!("{prefix}{i}")));
+                        Value::Object(c)
+                    })
+                    .collect()
+            };
+            let mut spec = Map::new();
+            if !init.is_empty() {
+                spec.insert("initContainers".into(), Value::Array(name("init", init)));
+            }
+            spec.insert("containers".into(), Value::Array(name("c", containers)));
+            let mut context = Map::new();
+            insert(&mut context, "runAsNonRoot", non_root.map(Value::Bool));
+            insert(&mut context, "runAsUser", uid.map(Value::from));
+            insert(&mut context, "seccompProfile", seccomp.map(|kind| json!({"type": kind})));
+            if !sysctls.is_empty() {
+                context.insert("sysctls".into(), sysctls.iter().map(|n| json!({"name": n, "value": "1"})).collect());
+            }
+            if !context.is_empty() {
+                spec.insert("securityContext".into(), Value::Object(context));
+            }
+            insert(&mut spec, "hostNetwork", network.map(Value::Bool));
+            insert(&mut spec, "hostPID", pid.map(Value::Bool));
+            insert(&mut spec, "hostUsers", users.map(Value::Bool));
+            if windows {
+                spec.insert("os".into(), json!({"name": "windows"}));
+            }
+            if !volumes.is_empty() {
+                let volumes: Vec<_> = volumes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, kind)| json!({"name": format!("v{i}"), kind.as_str(): if kind == "nfs" { json!({"server": "s", "path": "/"}) } else if kind == "hostPath" { json!({"path": "/"}) } else { json!({}) }}))
+                    .collect();
+                spec.insert("volumes".into(), Value::Array(volumes));
+            }
+            Value::Object(spec)
+        })
+}
+
+fn workload() -> impl Strategy<Value = Value> {
+    (pod_spec(), proptest::bool::ANY).prop_map(|(spec, as_pod)| {
+        if as_pod {
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": spec})
+        } else {
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+                   "spec": {"template": {"metadata": {"labels": {"a": "b"}}, "spec": spec}}})
+        }
+    })
+}
+
+fn policy_strategy() -> impl Strategy<Value = (Level, Version, bool)> {
+    (
+        proptest::sample::select(vec![Level::Baseline, Level::Restricted]),
+        proptest::sample::select(vec![0u32, 8, 18, 19, 22, 23, 25, 31, 34, 35, 37])
+            .prop_map(Version::Minor),
+        proptest::bool::weighted(0.2),
+    )
+}
+
+/// Containers of a non-Windows pod that run as non-root by `runAsNonRoot` but have no
+/// non-zero UID: what the plan's `runAsUser` companion prevents.
+fn uid_gaps(object: &Value) -> usize {
+    let Some(pod) = Pod::of(object) else { return 0 };
+    if pod.is_windows() {
+        return 0;
+    }
+    let pod_field = |key: &str| pod.security_context().and_then(|c| c.get(key)).cloned();
+    pod.containers()
+        .iter()
+        .filter(|c| {
+            let field = |key: &str| c.context_field(key).cloned().or_else(|| pod_field(key));
+            field("runAsNonRoot") == Some(json!(true))
+                && field("runAsUser").and_then(|v| v.as_i64()).unwrap_or(0) == 0
+        })
+        .count()
+}
+
+fn patched(object: &Value, ops: &[json_patch::PatchOperation]) -> Option<Value> {
+    let mut copy = object.clone();
+    json_patch::patch(&mut copy, ops).ok().map(|()| copy)
+}
+
+fn messages(object: &Value, level: Level, version: Version) -> Vec<String> {
+    pss::check(object, level, version)
+        .into_iter()
+        .map(|v| v.message)
+        .collect()
+}
+
+const LINUX_ONLY: [&str; 9] = [
+    "allowPrivilegeEscalation",
+    "appArmorProfile",
+    "capabilities",
+    "privileged",
+    "procMount",
+    "readOnlyRootFilesystem",
+    "runAsUser",
+    "seLinuxOptions",
+    "seccompProfile",
+];
+
+fn mentions_linux_only(path: &str, value: &Value) -> bool {
+    fn keys(value: &Value) -> Vec<String> {
+        match value {
+            Value::Object(map) => map
+                .iter()
+                .flat_map(|(k, v)| std::iter::once(k.clone()).chain(keys(v)))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+    let last = path.rsplit('/').next().unwrap_or_default().to_string();
+    std::iter::once(last)
+        .chain(keys(value))
+        .any(|key| LINUX_ONLY.contains(&key.as_str()))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn plans_are_sound_idempotent_and_minimal(object in workload(), (level, version, safe_only) in policy_strategy()) {
+        let found = workloads(&object);
+        let config = Config { safe_only, ..Config::default() };
+        let policy = config.policy_for(&found[0], level, version);
+        let plan: Plan = plan(&object, &policy);
+        let fixed = patched(&object, &plan.patch.0).expect("the plan applies");
+
+        let remaining = pss::check(&fixed, level, version);
+        for violation in &remaining {
+            prop_assert!(plan.unfixable.iter().any(|u| u.check == violation.check),
+                "{} left and not listed as unfixable: {:?}", violation.check, plan.unfixable);
+        }
+        let again = pss_fix::plan::plan(&fixed, &policy);
+        prop_assert!(again.patch.0.is_empty(), "not idempotent: {:?}", again.patch);
+
+        let full_messages = messages(&fixed, level, version);
+        let full_gaps = hardening::gaps(&fixed, &policy.hardening).len();
+        let full_uid_gaps = uid_gaps(&fixed);
+        for index in 0..plan.patch.0.len() {
+            let mut ops = plan.patch.0.clone();
+            let dropped = ops.remove(index);
+            let Some(without) = patched(&object, &ops) else { continue };
+            let needed = messages(&without, level, version) != full_messages
+                || hardening::gaps(&without, &policy.hardening).len() > full_gaps
+                || uid_gaps(&without) > full_uid_gaps;
+            prop_assert!(needed, "operation {dropped:?} can be dropped");
+        }
+
+        if safe_only {
+            prop_assert!(plan.changes.iter().all(|c| c.safety == Safety::Safe));
+        }
+        if Pod::of(&object).is_some_and(|pod| pod.is_windows()) {
+            for op in &plan.patch.0 {
+                if let json_patch::PatchOperation::Add(add) = op {
+                    prop_assert!(!mentions_linux_only(&add.path.to_string(), &add.value), "{op:?}");
+                }
+            }
+        }
+    }
+}

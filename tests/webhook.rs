@@ -6,6 +6,7 @@
 
 mod webhook_util;
 
+use futures_util::StreamExt as _;
 use pss_fix::config::Config;
 use pss_fix::pss::{self, Level, Version};
 use pss_fix::{plan, workload};
@@ -449,4 +450,76 @@ async fn probes_and_metrics_answer_and_shutdown_is_clean() {
         tokio::net::TcpStream::connect(addr).await.is_err(),
         "still listening"
     );
+}
+
+/// I6 through both shells: the webhook's patch for an object equals the `patch` that
+/// `pss-fix patch` prints for the same object in a file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_patch_equals_the_cli_patch() {
+    let server = TestServer::start(Config::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    for object in nine_kinds().into_iter().chain([realistic_deployment()]) {
+        let file = dir.path().join("workload.json");
+        std::fs::write(&file, serde_json::to_vec_pretty(&object).unwrap()).unwrap();
+        let output = assert_cmd::Command::cargo_bin("pss-fix")
+            .unwrap()
+            .current_dir(dir.path())
+            .args(["patch", "--level", "restricted", "--pss-version", "latest"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let cli: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let (_, answer) = server
+            .review(&admission_review("CREATE", &object, None))
+            .await;
+        assert_eq!(
+            serde_json::to_value(decoded_patch(&answer)).unwrap(),
+            cli[0]["patch"],
+            "{}",
+            object["kind"]
+        );
+    }
+    server.stop().await.unwrap();
+}
+
+/// A request in flight when shutdown starts is answered; only then does the server return.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_requests_in_flight_finish() {
+    let mut server = TestServer::start(Config::default()).await;
+    let body =
+        serde_json::to_vec(&admission_review("CREATE", &realistic_deployment(), None)).unwrap();
+    let (head, tail) = body.split_at(body.len() / 2);
+    let (head, tail) = (head.to_vec(), tail.to_vec());
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+    let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+    // Half the body, then wait until the test has started the shutdown, then the rest.
+    let pause = async move {
+        started_tx.send(()).unwrap();
+        release_rx.await.unwrap();
+        Ok::<_, std::io::Error>(tail)
+    };
+    let chunks = futures_util::stream::once(async move { Ok::<_, std::io::Error>(head) })
+        .chain(futures_util::stream::once(pause));
+    let request = server
+        .client()
+        .post(server.url("/mutate"))
+        .header("content-length", body.len().to_string())
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send();
+    let in_flight = tokio::spawn(request);
+    started_rx.await.unwrap();
+    server.begin_shutdown();
+    // Give the shutdown signal time to reach the server before the body completes.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    release_tx.send(()).unwrap();
+    let response = in_flight.await.unwrap().unwrap();
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["response"]["patchType"], "JSONPatch");
+    server.stop().await.unwrap();
 }

@@ -65,13 +65,13 @@ pub struct Review {
     /// 400 for a body that is not an AdmissionReview v1.
     pub http_status: u16,
     pub response: AdmissionReview,
+    pub outcome: Outcome,
     pub summary: Summary,
 }
 
 /// What the log line and the metrics say about one review. Never object contents.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Summary {
-    pub outcome: Option<Outcome>,
     pub uid: String,
     pub kind: String,
     pub namespace: String,
@@ -171,8 +171,8 @@ impl Invalid {
         Review {
             http_status: 400,
             response: failure(&self.uid, 400, &message),
+            outcome: Outcome::Invalid,
             summary: Summary {
-                outcome: Some(Outcome::Invalid),
                 uid: self.uid,
                 reason: message,
                 ..Summary::default()
@@ -480,8 +480,7 @@ impl Answer {
         self.finish(outcome)
     }
 
-    fn finish(mut self, outcome: Outcome) -> Review {
-        self.summary.outcome = Some(outcome);
+    fn finish(self, outcome: Outcome) -> Review {
         Review {
             http_status: 200,
             response: AdmissionReview {
@@ -489,6 +488,7 @@ impl Answer {
                 kind: KIND,
                 response: self.response,
             },
+            outcome,
             summary: self.summary,
         }
     }
@@ -571,7 +571,7 @@ mod tests {
 
     fn assert_skipped(answer: &Review, reason: &str) {
         assert_eq!(answer.http_status, 200);
-        assert_eq!(answer.summary.outcome, Some(Outcome::Skipped));
+        assert_eq!(answer.outcome, Outcome::Skipped);
         assert_eq!(answer.summary.reason, reason);
         let response = &answer.response.response;
         assert_eq!(response.uid, "705ab4f5-6393-11e8-b7cc-42010a800002");
@@ -616,7 +616,7 @@ mod tests {
                 },
             );
             assert_eq!(answer.http_status, 400, "{message}");
-            assert_eq!(answer.summary.outcome, Some(Outcome::Invalid));
+            assert_eq!(answer.outcome, Outcome::Invalid);
             let response = &answer.response.response;
             assert_eq!(response.uid, uid);
             assert!(!response.allowed);

@@ -73,7 +73,7 @@ async fn mutate(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
     };
     let answer = review::review(&body, context);
     let summary = &answer.summary;
-    let outcome = summary.outcome.unwrap_or(Outcome::Error);
+    let outcome = answer.outcome;
     tracing::info!(
         uid = %summary.uid,
         kind = %summary.kind,

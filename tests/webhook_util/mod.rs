@@ -149,11 +149,16 @@ impl TestServer {
             .unwrap()
     }
 
-    /// Signals shutdown and waits for the server to return.
-    pub async fn stop(mut self) -> Result<(), webhook::Error> {
+    /// Starts the graceful shutdown (what SIGTERM does) without waiting for it.
+    pub fn begin_shutdown(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
+    }
+
+    /// Signals shutdown and waits for the server to return.
+    pub async fn stop(mut self) -> Result<(), webhook::Error> {
+        self.begin_shutdown();
         tokio::time::timeout(Duration::from_secs(30), self.task)
             .await
             .expect("server should stop within its grace period")

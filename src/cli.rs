@@ -1,3 +1,386 @@
 //! The command line: clap definitions only (what the user typed, checked, no I/O).
 //!
-//! SKELETON: filled in by issue 4.
+//! This is ripgrep's `LowArgs` role: every flag is defined once here, with a short help (one
+//! line in `-h`) and a long help (`--help`, the man page); help, `pss-fix man` and
+//! `pss-fix completions` are all generated from these definitions. Nothing here reads files:
+//! the binary resolves these values into a policy (config file, namespace labels) afterwards.
+
+use crate::pss::{Level, Version, NEWEST_MINOR};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::sync::LazyLock;
+
+/// `--version` text: the crate version and the newest PSS version this build knows, because
+/// which `--pss-version` values are accepted depends on the build.
+static VERSION: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{} (Pod Security Standards v1.0 to v1.{NEWEST_MINOR})",
+        env!("CARGO_PKG_VERSION")
+    )
+});
+
+/// The whole command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "pss-fix",
+    about = "Fix Kubernetes manifests to meet the Pod Security Standards, keeping their formatting",
+    long_about = "Fix Kubernetes manifests to meet the Pod Security Standards (PSS) and OWASP K01 \
+hardening with minimal, format-preserving edits: comments, key order, quoting and indentation \
+stay as they are.\n\nExit codes: 0 success; 1 findings (`check` found a violation, `fix --check` \
+would change something); 2 usage or input errors (reported after every other input ran).",
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fix workloads: print a unified diff, or write the files (-w), or the fixed text.
+    #[command(long_about = "Fix workloads so they meet the chosen PSS level.\n\n\
+By default prints a unified diff on stdout (headers `--- a/PATH` and `+++ b/PATH`, which \
+`git apply` and `patch -p1` accept) and explains every change and every unfixable violation on \
+stderr. --write edits the files in place, --stdout prints the fixed text of a single input \
+(`pss-fix fix --stdout -` is a Helm post-renderer), --check prints nothing and exits 1 if \
+anything would change.")]
+    Fix(FixArgs),
+    /// Print the RFC 6902 patch `fix` would apply, as JSON, one object per workload.
+    #[command(long_about = "Print, as one JSON array, one object per workload: \
+{\"file\", \"document\", \"pointer\", \"kind\", \"namespace\", \"name\", \"level\", \
+\"version\", \"patch\", \"unfixable\"}. `patch` is the RFC 6902 patch relative to the workload \
+object (the List item for a `v1 List`, whose place is `pointer`), exactly what `fix` applies.")]
+    Patch(PatchArgs),
+    /// Report PSS violations as PSA judges them; exit 1 if a workload violates its level.
+    #[command(
+        long_about = "Report PSS violations exactly as Pod Security Admission judges \
+them, with FILE:LINE:COL of each offending field. Exit 1 iff a workload violates the level it is \
+held to. K01 hardening gaps (readOnlyRootFilesystem, resources) are listed as their own kind of \
+finding and change the exit code only with --hardening."
+    )]
+    Check(CheckArgs),
+    /// Serve the mutating admission webhook over HTTPS.
+    #[command(
+        long_about = "Serve the mutating admission webhook over HTTPS: POST /mutate takes \
+an AdmissionReview v1 and answers with the same patch `pss-fix patch` gives for the object; GET \
+/healthz, /readyz and /metrics (Prometheus). The certificate and key files are reloaded when they \
+change. Runs until SIGTERM or SIGINT, then drains. Logs are JSON lines on stderr (RUST_LOG)."
+    )]
+    Webhook(WebhookArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout.
+    Man,
+}
+
+/// Options every engine command shares: which inputs, which policy.
+#[derive(Debug, Clone, Args)]
+pub struct Selection {
+    /// Files or directories (recursive *.yaml, *.yml, *.json); `-` or none reads stdin.
+    #[arg(
+        value_name = "PATH",
+        long_help = "Files or directories to read. Directories are walked recursively for \
+*.yaml, *.yml and *.json files, honouring .gitignore and .ignore files and skipping hidden \
+files; files named explicitly are read whatever their extension. `-` or no PATH reads stdin."
+    )]
+    pub paths: Vec<PathBuf>,
+
+    /// Skip paths matching GLOB (gitignore syntax; repeatable).
+    #[arg(
+        long,
+        value_name = "GLOB",
+        long_help = "Skip files and directories matching GLOB, in .gitignore syntax, relative \
+to each directory walked (e.g. `templates/`, `**/crds/*.yaml`). A file named explicitly on the \
+command line is skipped when its path as given matches. Repeatable."
+    )]
+    pub exclude: Vec<String>,
+
+    /// The level to enforce: baseline, restricted (the default) or namespace.
+    #[arg(
+        long,
+        value_enum,
+        long_help = "The level to enforce (default: the config file's `level`, else restricted). \
+`namespace` takes each workload's level and version from the pod-security.kubernetes.io/enforce \
+and enforce-version labels of its Namespace, found among the Namespace documents of the inputs \
+and of --namespaces; workloads whose Namespace is unknown or has no enforce label are held to \
+--default-level at --pss-version. Workloads in a `privileged` namespace are neither checked nor \
+fixed."
+    )]
+    pub level: Option<LevelArg>,
+
+    /// With --level namespace: the level where the Namespace does not say (default restricted).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "LEVEL",
+        long_help = "With --level namespace: the level of workloads whose Namespace is unknown \
+or has no enforce label (default: the config file's `defaultLevel`, else restricted; PSA's own \
+cluster default is privileged, but a file does not say which cluster it goes to)."
+    )]
+    pub default_level: Option<DefaultLevel>,
+
+    /// With --level namespace: a file of Namespace documents to read the levels from.
+    #[arg(
+        long,
+        value_name = "FILE",
+        long_help = "With --level namespace: a YAML or JSON file (e.g. `kubectl get ns -o yaml`) \
+whose Namespace documents (or v1 List items) give the pod-security labels, in addition to the \
+Namespace documents among the inputs."
+    )]
+    pub namespaces: Option<PathBuf>,
+
+    /// The PSS version: v1.N, or latest (the default).
+    #[arg(
+        long,
+        value_name = "VERSION",
+        value_parser = parse_version,
+        long_help = "The PSS version whose rules apply: `v1.N` or `latest` (default: the config \
+file's `version`, else latest). Versions newer than this build knows (see --version) are \
+evaluated as the newest, as PSA does."
+    )]
+    pub pss_version: Option<Version>,
+
+    /// Config file (default: .pss-fix.yaml in the current directory, if present).
+    #[arg(
+        long,
+        value_name = "FILE",
+        long_help = "The config file with defaults and exemptions. Without this flag, \
+.pss-fix.yaml in the current directory is read when it exists. Flags override the file."
+    )]
+    pub config: Option<PathBuf>,
+
+    /// Apply only remedies that cannot change what a workload does.
+    #[arg(
+        long,
+        long_help = "Apply only remedies tagged safe; remedies that may change what a workload \
+does (e.g. running as a non-root user, dropping capabilities) are reported instead of applied."
+    )]
+    pub safe_only: bool,
+
+    /// The UID set with runAsNonRoot when no non-zero runAsUser is set (default 65532).
+    #[arg(long, value_name = "UID", value_parser = clap::value_parser!(i64).range(1..))]
+    pub run_as_user: Option<i64>,
+
+    /// Do not add readOnlyRootFilesystem: true (K01 hardening).
+    #[arg(long)]
+    pub no_read_only_root_fs: bool,
+
+    /// Do not add default resource requests and limits (K01 hardening).
+    #[arg(long)]
+    pub no_default_resources: bool,
+
+    /// CPU request set where a container has none (default 100m).
+    #[arg(long, value_name = "QUANTITY")]
+    pub cpu_request: Option<String>,
+
+    /// Memory request set where a container has none (default 128Mi).
+    #[arg(long, value_name = "QUANTITY")]
+    pub memory_request: Option<String>,
+
+    /// CPU limit set where a container has none (default 500m).
+    #[arg(long, value_name = "QUANTITY")]
+    pub cpu_limit: Option<String>,
+
+    /// Memory limit set where a container has none (default 512Mi).
+    #[arg(long, value_name = "QUANTITY")]
+    pub memory_limit: Option<String>,
+}
+
+/// `--level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LevelArg {
+    Baseline,
+    Restricted,
+    /// Each workload's level from its Namespace's pod-security labels.
+    Namespace,
+}
+
+/// `--default-level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DefaultLevel {
+    /// Nothing is checked or fixed.
+    Privileged,
+    Baseline,
+    Restricted,
+}
+
+impl DefaultLevel {
+    /// The level to check, `None` for privileged.
+    pub fn level(self) -> Option<Level> {
+        match self {
+            DefaultLevel::Privileged => None,
+            DefaultLevel::Baseline => Some(Level::Baseline),
+            DefaultLevel::Restricted => Some(Level::Restricted),
+        }
+    }
+}
+
+/// `pss-fix fix`.
+#[derive(Debug, Clone, Args)]
+pub struct FixArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+
+    /// Write the fixed files in place (atomically; untouched files are not rewritten).
+    #[arg(
+        short,
+        long,
+        group = "mode",
+        long_help = "Write the fixed files in place. Each file is replaced atomically (a \
+temporary file in the same directory, renamed over it) with its permissions kept; a symbolic \
+link is followed and its target replaced. A file with nothing to fix is not touched (its mtime \
+stays). A file with any error is not written at all. Read-only files are refused."
+    )]
+    pub write: bool,
+
+    /// Print the fixed text of the single input instead of a diff.
+    #[arg(
+        long,
+        group = "mode",
+        long_help = "Print the whole fixed text of the single input on stdout (unchanged text \
+when nothing needs fixing). `pss-fix fix --stdout -` reads a rendered stream on stdin and so \
+serves as a Helm post-renderer; on any error nothing is printed and the exit code is 2."
+    )]
+    pub stdout: bool,
+
+    /// Print nothing; exit 1 if anything would change.
+    #[arg(long, group = "mode")]
+    pub check: bool,
+
+    /// Explain each change and unfixable violation on stderr (always on for diffs).
+    #[arg(long)]
+    pub explain: bool,
+
+    /// Colour the diff: auto (a terminal, unless NO_COLOR is set), always or never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// `pss-fix webhook`.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookArgs {
+    /// Address to listen on, e.g. 0.0.0.0:8443.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+
+    /// PEM certificate chain served to the API server (reloaded on change).
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: PathBuf,
+
+    /// PEM private key of the certificate (reloaded on change).
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: PathBuf,
+
+    /// Config file: level (or `namespace`), version, hardening, exemptions, enforce.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// `pss-fix patch`.
+#[derive(Debug, Clone, Args)]
+pub struct PatchArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+}
+
+/// `pss-fix check`.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+
+    /// Output format: text, json or sarif (SARIF 2.1.0, for GitHub code scanning).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// Count K01 hardening gaps as findings (exit 1), not only list them.
+    #[arg(long)]
+    pub hardening: bool,
+}
+
+/// `check --output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+    Sarif,
+}
+
+/// `fix --color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// The clap command with the version line filled in; help, completions and the man page all
+/// come from this one definition.
+pub fn command() -> clap::Command {
+    Cli::command().version(VERSION.as_str())
+}
+
+/// Parses `v1.N` or `latest`, quoting the value when it is neither.
+fn parse_version(text: &str) -> Result<Version, String> {
+    text.parse()
+        .map_err(|error: crate::pss::ParseError| error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::FromArgMatches;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        let matches = command().try_get_matches_from(args)?;
+        Cli::from_arg_matches(&matches)
+    }
+
+    #[test]
+    fn definitions_are_consistent() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn version_names_the_newest_pss_version() {
+        let version = command().render_version();
+        assert!(version.contains(&format!("v1.{NEWEST_MINOR}")), "{version}");
+    }
+
+    #[test]
+    fn pss_version_accepts_minor_and_latest() {
+        assert_eq!(parse_version("v1.25"), Ok(Version::Minor(25)));
+        assert_eq!(parse_version("latest"), Ok(Version::Latest));
+        assert!(parse_version("1.25").is_err());
+        assert!(parse_version("v2.0").is_err());
+    }
+
+    #[test]
+    fn fix_modes_exclude_each_other() {
+        assert!(parse(&["pss-fix", "fix", "--write", "--stdout", "a.yaml"]).is_err());
+        assert!(parse(&["pss-fix", "fix", "--check", "-w"]).is_err());
+    }
+
+    #[test]
+    fn selection_defaults() {
+        let cli = parse(&["pss-fix", "check"]).expect("parses");
+        let Command::Check(args) = cli.command else {
+            panic!("not check")
+        };
+        assert_eq!(args.selection.level, None);
+        assert_eq!(args.selection.pss_version, None);
+        assert!(args.selection.paths.is_empty());
+        assert_eq!(args.output, OutputFormat::Text);
+    }
+
+    #[test]
+    fn run_as_user_rejects_root() {
+        assert!(parse(&["pss-fix", "fix", "--run-as-user", "0"]).is_err());
+        assert!(parse(&["pss-fix", "fix", "--run-as-user", "1000"]).is_ok());
+    }
+}

@@ -11,6 +11,7 @@
 pub mod cli;
 pub mod config;
 pub mod krm;
+pub mod manifest;
 pub mod plan;
 pub mod pss;
 pub mod report;

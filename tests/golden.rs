@@ -122,6 +122,7 @@ impl Case {
 fn run_case(case: &Case, bless: bool) -> Result<(), String> {
     match case.suite.as_str() {
         "edit" => edit::run(&case.dir, bless),
+        "fix" => fix::run(&case.dir, bless),
         // A new suite (e.g. `fix`: input plus expected output per level) is one arm here.
         other => Err(format!("unknown golden suite `{other}`")),
     }
@@ -201,6 +202,9 @@ fn byte_diff(expected: &str, actual: &str) -> String {
 fn visible(text: &str) -> String {
     text.replace('\r', "\\r").replace('\u{feff}', "\\u{feff}")
 }
+
+#[path = "golden_fix/mod.rs"]
+mod fix;
 
 /// The `edit` suite: `pss_fix::yaml::Stream::edit` on one input and patch.
 mod edit {
@@ -292,7 +296,7 @@ mod edit {
         Error(String),
     }
 
-    fn input_file(dir: &Path) -> Result<(PathBuf, &'static str), String> {
+    pub(super) fn input_file(dir: &Path) -> Result<(PathBuf, &'static str), String> {
         let found: Vec<_> = ["yaml", "json"]
             .into_iter()
             .map(|extension| (dir.join(format!("input.{extension}")), extension))

@@ -1,4 +1,116 @@
-//! Output: unified diffs, the `patch` JSON, `check` text, JSON and SARIF. Writes into
-//! `impl Write`; never prints.
+//! Output: unified diffs, the `patch` JSON, `check` text, JSON and SARIF, and the explanation of
+//! each fix. Everything writes into `impl Write`; nothing here prints, opens files or decides
+//! exit codes.
 //!
-//! SKELETON: filled in by issue 4.
+//! Inputs are [`crate::manifest::WorkloadReport`]s plus the file's display name, which the
+//! caller chooses (a path as given, or `<stdin>`).
+
+pub mod diff;
+pub mod json;
+pub mod sarif;
+pub mod text;
+
+use crate::manifest::{Enforce, WorkloadReport};
+
+/// Display name of the standard input.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// `restricted latest`, `baseline v1.25` or `privileged`.
+pub fn enforce_name(enforce: Enforce) -> String {
+    match enforce {
+        Enforce::Privileged => "privileged".to_owned(),
+        Enforce::Level(level, version) => format!("{level} {version}"),
+    }
+}
+
+/// `Kind/namespace/name`, or `Kind/name` without a namespace; an unnamed object (a template
+/// with `generateName`) shows `<unnamed>`.
+pub fn workload_name(workload: &WorkloadReport) -> String {
+    let name = workload.name.as_deref().unwrap_or("<unnamed>");
+    match &workload.namespace {
+        Some(namespace) => format!("{}/{namespace}/{name}", workload.kind),
+        None => format!("{}/{name}", workload.kind),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    //! Hand-built workload reports for the writers' tests (no engine involved).
+
+    use crate::manifest::{Enforce, HeldTo, LevelSource, Located, WorkloadReport};
+    use crate::plan::{Change, HardeningGap, Safety, Unfixable};
+    use crate::pss::{Level, Version, Violation};
+    use json_patch::Patch;
+    use serde_json::json;
+
+    /// A Deployment with one fix, one unfixable violation, two violations and a hardening gap.
+    pub fn deployment() -> WorkloadReport {
+        let patch: Patch = serde_json::from_value(json!([{"op": "add",
+            "path": "/spec/template/spec/containers/0/securityContext/allowPrivilegeEscalation",
+            "value": false}]))
+        .expect("valid patch");
+        let violation = |check: &str, path: &str, line| Located {
+            item: Violation {
+                check: check.to_owned(),
+                level: Level::Restricted,
+                path: path.to_owned(),
+                paths: vec![path.to_owned()],
+                message: format!("{check} is not allowed"),
+            },
+            line,
+            column: 9,
+        };
+        WorkloadReport {
+            document: 1,
+            pointer: String::new(),
+            kind: "Deployment".to_owned(),
+            namespace: Some("shop".to_owned()),
+            name: Some("web".to_owned()),
+            line: 12,
+            column: 1,
+            held_to: HeldTo {
+                enforce: Enforce::Level(Level::Restricted, Version::Minor(30)),
+                source: LevelSource::Namespace,
+            },
+            patch,
+            changes: vec![Change {
+                check: "allowPrivilegeEscalation".to_owned(),
+                level: Some(Level::Restricted),
+                safety: Safety::Safe,
+                path: "/spec/template/spec/containers/0/securityContext/allowPrivilegeEscalation"
+                    .to_owned(),
+                description: "set allowPrivilegeEscalation to false".to_owned(),
+            }],
+            unfixable: vec![Located {
+                item: Unfixable {
+                    check: "hostPathVolumes".to_owned(),
+                    path: "/spec/template/spec/volumes/0/hostPath".to_owned(),
+                    reason: "removing the volume changes what the pod mounts".to_owned(),
+                },
+                line: 30,
+                column: 11,
+            }],
+            violations: vec![
+                violation(
+                    "allowPrivilegeEscalation",
+                    "/spec/template/spec/containers/0",
+                    20,
+                ),
+                violation(
+                    "hostPathVolumes",
+                    "/spec/template/spec/volumes/0/hostPath",
+                    30,
+                ),
+            ],
+            hardening_gaps: vec![Located {
+                item: HardeningGap {
+                    check: "readOnlyRootFilesystem".to_owned(),
+                    path: "/spec/template/spec/containers/0".to_owned(),
+                    message: "container \"app\" should set readOnlyRootFilesystem".to_owned(),
+                },
+                line: 20,
+                column: 9,
+            }],
+        }
+    }
+}

@@ -1,0 +1,367 @@
+//! One manifest text through the engine: parse the stream, find its workloads, hold each to its
+//! level, plan, edit. Pure: text in, results out, no I/O and no printing.
+//!
+//! This is what the CLI runs per file (and what the benchmark times). It owns the one place
+//! where workload-relative patches become document-relative ones (List items) and where
+//! findings get their FILE:LINE:COL. It knows nothing of paths, output formats or exit codes.
+
+use crate::config::Config;
+use crate::plan::{self, Change, HardeningGap, Plan, Unfixable};
+use crate::pss::{self, Level, Version, Violation};
+use crate::workload;
+use crate::yaml;
+use json_patch::jsonptr::PointerBuf;
+use json_patch::{Patch, PatchOperation};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// What a namespace enforces, from its pod-security labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enforce {
+    /// `privileged`: PSA allows everything, so nothing is checked or fixed.
+    Privileged,
+    Level(Level, Version),
+}
+
+/// Where the level a workload is held to came from (the output says it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LevelSource {
+    /// `--level baseline|restricted`.
+    Flag,
+    /// The workload's Namespace labels.
+    Namespace,
+    /// `--default-level`: the Namespace is unknown or has no enforce label.
+    Default,
+}
+
+/// The level and version a workload is held to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldTo {
+    pub enforce: Enforce,
+    pub source: LevelSource,
+}
+
+/// How levels are chosen, and the configuration every plan starts from. Built once per run.
+#[derive(Debug, Clone)]
+pub struct Policies {
+    /// `Some` for `--level baseline|restricted`; `None` for `--level namespace`.
+    pub fixed: Option<(Level, Version)>,
+    /// With `--level namespace`: what workloads are held to whose Namespace is unknown or
+    /// has no enforce label.
+    pub default: Enforce,
+    /// With `--level namespace`: what each Namespace with an enforce label enforces.
+    pub namespaces: HashMap<String, Enforce>,
+    /// Hardening, defaults and exemptions (flags already applied).
+    pub config: Config,
+}
+
+impl Policies {
+    /// Every workload held to `level` at `version` (`--level baseline|restricted`).
+    pub fn fixed(level: Level, version: Version, config: Config) -> Policies {
+        Policies {
+            fixed: Some((level, version)),
+            default: Enforce::Level(level, version),
+            namespaces: HashMap::new(),
+            config,
+        }
+    }
+
+    /// What `namespace` (a workload's `metadata.namespace`) is held to.
+    pub fn held_to(&self, namespace: Option<&str>) -> HeldTo {
+        if let Some((level, version)) = self.fixed {
+            return HeldTo {
+                enforce: Enforce::Level(level, version),
+                source: LevelSource::Flag,
+            };
+        }
+        match namespace.and_then(|name| self.namespaces.get(name)) {
+            Some(enforce) => HeldTo {
+                enforce: *enforce,
+                source: LevelSource::Namespace,
+            },
+            None => HeldTo {
+                enforce: self.default,
+                source: LevelSource::Default,
+            },
+        }
+    }
+
+    /// Records the Namespaces `document` declares (itself or List items) that carry an
+    /// enforce label.
+    pub fn learn_namespaces(&mut self, document: &Value) {
+        self.namespaces.extend(namespaces(document));
+    }
+}
+
+/// A finding with the place of its field in the file.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Located<T> {
+    #[serde(flatten)]
+    pub item: T,
+    pub line: usize,
+    pub column: usize,
+}
+
+/// One workload of a manifest, judged and planned.
+#[derive(Debug, Clone)]
+pub struct WorkloadReport {
+    /// Index of the document in the stream (0-based).
+    pub document: usize,
+    /// JSON pointer of the workload in its document (`""`, or `/items/N` in a List).
+    pub pointer: String,
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    /// 1-based line and column where the workload starts.
+    pub line: usize,
+    pub column: usize,
+    pub held_to: HeldTo,
+    /// The patch relative to the workload object (empty when privileged).
+    pub patch: Patch,
+    pub changes: Vec<Change>,
+    pub unfixable: Vec<Located<Unfixable>>,
+    pub violations: Vec<Located<Violation>>,
+    pub hardening_gaps: Vec<Located<HardeningGap>>,
+}
+
+/// A manifest after the engine ran over it.
+#[derive(Debug)]
+pub struct Manifest {
+    pub workloads: Vec<WorkloadReport>,
+    /// The fixed text, or `None` when nothing changes (the input is then left untouched).
+    pub fixed: Option<String>,
+}
+
+impl Manifest {
+    /// Judges and plans every workload of `source` and, when `fix` is set, edits the text.
+    /// An error (not YAML, or an edit that fails verification) concerns the whole text.
+    pub fn process(source: &str, policies: &Policies, fix: bool) -> Result<Manifest, yaml::Error> {
+        let stream = yaml::Stream::parse(source)?;
+        let mut workloads = Vec::new();
+        let mut edits: Vec<(usize, Patch)> = Vec::new();
+        for (index, document) in stream.documents().iter().enumerate() {
+            for found in workload::workloads(document.value()) {
+                let report = judge(&stream, index, &found, policies);
+                if fix && !report.patch.0.is_empty() {
+                    let ops = prefixed(&report.patch, &found.pointer);
+                    match edits.last_mut() {
+                        Some((last, patch)) if *last == index => patch.0.extend(ops),
+                        _ => edits.push((index, Patch(ops))),
+                    }
+                }
+                workloads.push(report);
+            }
+        }
+        let fixed = if edits.is_empty() {
+            None
+        } else {
+            Some(stream.edit(&edits)?).filter(|text| text != source)
+        };
+        Ok(Manifest { workloads, fixed })
+    }
+}
+
+/// Holds one workload to its level, plans it and locates every finding.
+fn judge(
+    stream: &yaml::Stream,
+    document: usize,
+    found: &workload::Workload<'_>,
+    policies: &Policies,
+) -> WorkloadReport {
+    let held_to = policies.held_to(found.namespace.as_deref());
+    let plan = match held_to.enforce {
+        Enforce::Level(level, version) => plan::plan(
+            found.object,
+            &policies.config.policy_for(found, level, version),
+        ),
+        Enforce::Privileged => Plan {
+            patch: Patch(Vec::new()),
+            changes: Vec::new(),
+            unfixable: Vec::new(),
+            violations: Vec::new(),
+            hardening_gaps: Vec::new(),
+        },
+    };
+    let locate = |path: &str| stream.location(document, &format!("{}{path}", found.pointer));
+    let (line, column) = locate("");
+    WorkloadReport {
+        document,
+        pointer: found.pointer.clone(),
+        kind: found.kind.clone(),
+        namespace: found.namespace.clone(),
+        name: found.name.clone(),
+        line,
+        column,
+        held_to,
+        unfixable: located(plan.unfixable, |item| &item.path, locate),
+        violations: located(plan.violations, |item| &item.path, locate),
+        hardening_gaps: located(plan.hardening_gaps, |item| &item.path, locate),
+        patch: plan.patch,
+        changes: plan.changes,
+    }
+}
+
+/// Pairs each finding with the place of the field at its path.
+fn located<T>(
+    items: Vec<T>,
+    path: impl Fn(&T) -> &String,
+    locate: impl Fn(&str) -> (usize, usize),
+) -> Vec<Located<T>> {
+    items
+        .into_iter()
+        .map(|item| {
+            let (line, column) = locate(path(&item));
+            Located { item, line, column }
+        })
+        .collect()
+}
+
+/// The operations of `patch` (relative to a workload) made relative to its document, for a
+/// workload that sits at `pointer` in it (a List item).
+fn prefixed(patch: &Patch, pointer: &str) -> Vec<PatchOperation> {
+    if pointer.is_empty() {
+        return patch.0.clone();
+    }
+    let prefix =
+        PointerBuf::parse(pointer).expect("workload pointers should be valid JSON pointers");
+    let join = |path: &PointerBuf| prefix.concat(path);
+    patch
+        .0
+        .iter()
+        .map(|op| match op {
+            PatchOperation::Add(op) => PatchOperation::Add(json_patch::AddOperation {
+                path: join(&op.path),
+                value: op.value.clone(),
+            }),
+            PatchOperation::Remove(op) => PatchOperation::Remove(json_patch::RemoveOperation {
+                path: join(&op.path),
+            }),
+            PatchOperation::Replace(op) => PatchOperation::Replace(json_patch::ReplaceOperation {
+                path: join(&op.path),
+                value: op.value.clone(),
+            }),
+            PatchOperation::Move(op) => PatchOperation::Move(json_patch::MoveOperation {
+                from: join(&op.from),
+                path: join(&op.path),
+            }),
+            PatchOperation::Copy(op) => PatchOperation::Copy(json_patch::CopyOperation {
+                from: join(&op.from),
+                path: join(&op.path),
+            }),
+            PatchOperation::Test(op) => PatchOperation::Test(json_patch::TestOperation {
+                path: join(&op.path),
+                value: op.value.clone(),
+            }),
+        })
+        .collect()
+}
+
+/// The Namespaces a document declares (itself, or the items of a List) that carry an
+/// enforce label, with what each enforces (read as PSA reads the labels).
+pub fn namespaces(document: &Value) -> Vec<(String, Enforce)> {
+    match document.get("kind").and_then(Value::as_str) {
+        Some("Namespace") => namespace(document).into_iter().collect(),
+        Some("List") => document
+            .get("items")
+            .and_then(Value::as_array)
+            .map(|items| items.iter().filter_map(namespace).collect())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// One Namespace object's name and enforced level; `None` when it is not a named Namespace or
+/// has no enforce label.
+fn namespace(object: &Value) -> Option<(String, Enforce)> {
+    if object.get("kind").and_then(Value::as_str) != Some("Namespace") {
+        return None;
+    }
+    let metadata = object.get("metadata")?;
+    let name = metadata.get("name")?.as_str()?.to_owned();
+    let labels = metadata.get("labels")?.as_object()?;
+    let enforce = match pss::enforced_level(labels)? {
+        (None, _) => Enforce::Privileged,
+        (Some(level), version) => Enforce::Level(level, version),
+    };
+    Some((name, enforce))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn namespace_labels_give_level_and_version() {
+        let document = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {
+            "name": "shop", "labels": {pss::ENFORCE_LABEL: "baseline",
+                pss::ENFORCE_VERSION_LABEL: "v1.25"}}});
+        assert_eq!(
+            namespaces(&document),
+            vec![(
+                "shop".to_owned(),
+                Enforce::Level(Level::Baseline, Version::Minor(25))
+            )]
+        );
+    }
+
+    #[test]
+    fn lists_are_read_and_unlabelled_namespaces_skipped() {
+        let document = json!({"apiVersion": "v1", "kind": "List", "items": [
+            {"kind": "Namespace", "metadata": {"name": "unlabelled"}},
+            {"kind": "Namespace", "metadata": {"name": "open",
+                "labels": {pss::ENFORCE_LABEL: "privileged"}}},
+            {"kind": "ConfigMap", "metadata": {"name": "x"}},
+            {"kind": "Namespace", "metadata": {"name": "locked",
+                "labels": {pss::ENFORCE_LABEL: "restricted"}}}]});
+        let locked = Enforce::Level(Level::Restricted, Version::Latest);
+        assert_eq!(
+            namespaces(&document),
+            vec![
+                ("open".to_owned(), Enforce::Privileged),
+                ("locked".to_owned(), locked),
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_namespace_falls_back_to_default() {
+        let policies = Policies {
+            fixed: None,
+            default: Enforce::Level(Level::Baseline, Version::Minor(30)),
+            namespaces: HashMap::from([("shop".to_owned(), Enforce::Privileged)]),
+            config: Config::default(),
+        };
+        assert_eq!(policies.held_to(Some("shop")).enforce, Enforce::Privileged);
+        assert_eq!(
+            policies.held_to(Some("shop")).source,
+            LevelSource::Namespace
+        );
+        let other = policies.held_to(Some("other"));
+        assert_eq!(
+            other.enforce,
+            Enforce::Level(Level::Baseline, Version::Minor(30))
+        );
+        assert_eq!(other.source, LevelSource::Default);
+        assert_eq!(policies.held_to(None).source, LevelSource::Default);
+    }
+
+    #[test]
+    fn list_item_patches_are_prefixed() {
+        let patch: Patch = serde_json::from_value(json!([
+            {"op": "add", "path": "/spec/hostNetwork", "value": false},
+            {"op": "remove", "path": "/spec/containers/0/ports/0/hostPort"}
+        ]))
+        .expect("valid patch");
+        let ops = prefixed(&patch, "/items/3");
+        assert_eq!(
+            serde_json::to_value(&ops).expect("serialises"),
+            json!([
+                {"op": "add", "path": "/items/3/spec/hostNetwork", "value": false},
+                {"op": "remove", "path": "/items/3/spec/containers/0/ports/0/hostPort"}
+            ])
+        );
+        assert_eq!(prefixed(&patch, ""), patch.0);
+    }
+}

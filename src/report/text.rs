@@ -1,0 +1,133 @@
+//! Human-readable text: `check`'s findings and `fix`'s explanations.
+//!
+//! `check` writes one line per finding, in the form compilers and editors jump to:
+//! `FILE:LINE:COL: KIND/NAMESPACE/NAME [LEVEL VERSION]: CHECK: MESSAGE`, where the bracket says
+//! which level the workload was held to (`restricted latest`, `baseline v1.25`); K01 hardening
+//! gaps have `[hardening]` there instead, so they read as their own kind of finding.
+//!
+//! `fix` explains each workload it changed or could not fully fix: a heading
+//! `FILE:LINE:COL: KIND/NAMESPACE/NAME [LEVEL VERSION, FROM]`, then one line per change
+//! `  fixed CHECK (LEVEL, safe|changes-behaviour) at PATH: DESCRIPTION`, and one per violation
+//! left `  unfixable CHECK at LINE:COL PATH: REASON`.
+
+use super::{enforce_name, workload_name};
+use crate::manifest::{LevelSource, WorkloadReport};
+use crate::plan::Safety;
+use std::io::{self, Write};
+
+/// Writes `check`'s lines for one workload: its violations, then its hardening gaps.
+pub fn write_findings(
+    out: &mut dyn Write,
+    file: &str,
+    workload: &WorkloadReport,
+) -> io::Result<()> {
+    let name = workload_name(workload);
+    let held_to = enforce_name(workload.held_to.enforce);
+    for found in &workload.violations {
+        writeln!(
+            out,
+            "{file}:{}:{}: {name} [{held_to}]: {}: {}",
+            found.line, found.column, found.item.check, found.item.message
+        )?;
+    }
+    for found in &workload.hardening_gaps {
+        writeln!(
+            out,
+            "{file}:{}:{}: {name} [hardening]: {}: {}",
+            found.line, found.column, found.item.check, found.item.message
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes the explanation of what fixing did to one workload; nothing when it needed nothing.
+pub fn write_explanation(
+    out: &mut dyn Write,
+    file: &str,
+    workload: &WorkloadReport,
+) -> io::Result<()> {
+    if workload.changes.is_empty() && workload.unfixable.is_empty() {
+        return Ok(());
+    }
+    let source = match workload.held_to.source {
+        LevelSource::Flag => "from --level",
+        LevelSource::Namespace => "from its namespace",
+        LevelSource::Default => "namespace unknown, --default-level",
+    };
+    writeln!(
+        out,
+        "{file}:{}:{}: {} [{}, {source}]",
+        workload.line,
+        workload.column,
+        workload_name(workload),
+        enforce_name(workload.held_to.enforce)
+    )?;
+    for change in &workload.changes {
+        let level = change.level.map_or("hardening", |level| level.as_str());
+        let safety = match change.safety {
+            Safety::Safe => "safe",
+            Safety::ChangesBehaviour => "changes-behaviour",
+        };
+        writeln!(
+            out,
+            "  fixed {} ({level}, {safety}) at {}: {}",
+            change.check, change.path, change.description
+        )?;
+    }
+    for left in &workload.unfixable {
+        writeln!(
+            out,
+            "  unfixable {} at {}:{} {}: {}",
+            left.item.check, left.line, left.column, left.item.path, left.item.reason
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixtures::deployment;
+
+    fn render(write: impl Fn(&mut dyn Write) -> io::Result<()>) -> String {
+        let mut out = Vec::new();
+        write(&mut out).expect("writes to a vec");
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn findings_are_one_line_each_hardening_apart() {
+        let text = render(|out| write_findings(out, "app.yaml", &deployment()));
+        assert_eq!(
+            text,
+            "app.yaml:20:9: Deployment/shop/web [restricted v1.30]: allowPrivilegeEscalation: \
+allowPrivilegeEscalation is not allowed\n\
+app.yaml:30:9: Deployment/shop/web [restricted v1.30]: hostPathVolumes: hostPathVolumes is not \
+allowed\n\
+app.yaml:20:9: Deployment/shop/web [hardening]: readOnlyRootFilesystem: container \"app\" \
+should set readOnlyRootFilesystem\n"
+        );
+    }
+
+    #[test]
+    fn explanation_lists_changes_and_unfixables() {
+        let text = render(|out| write_explanation(out, "app.yaml", &deployment()));
+        assert_eq!(
+            text,
+            "app.yaml:12:1: Deployment/shop/web [restricted v1.30, from its namespace]\n  \
+fixed allowPrivilegeEscalation (restricted, safe) at \
+/spec/template/spec/containers/0/securityContext/allowPrivilegeEscalation: set \
+allowPrivilegeEscalation to false\n  \
+unfixable hostPathVolumes at 30:11 /spec/template/spec/volumes/0/hostPath: removing the volume \
+changes what the pod mounts\n"
+        );
+    }
+
+    #[test]
+    fn nothing_to_explain_writes_nothing() {
+        let mut workload = deployment();
+        workload.changes.clear();
+        workload.unfixable.clear();
+        assert_eq!(render(|out| write_explanation(out, "a", &workload)), "");
+    }
+}

@@ -1,0 +1,259 @@
+//! Shared by the webhook integration tests: certificates from rcgen, the real server started
+//! in-process on a loopback port, an HTTPS client that trusts only the test CA, and
+//! AdmissionReview fixtures for the nine workload kinds.
+// Each test binary uses its own subset; helpers outside #[test] fns unwrap like tests do.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use pss_fix::config::Config;
+use pss_fix::webhook::{self, Limits, ServeOptions};
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A CA and a serving certificate for `127.0.0.1` and `localhost` signed by it, as PEM.
+pub struct Pki {
+    pub ca_pem: String,
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+impl Pki {
+    pub fn generate() -> Pki {
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let params =
+            CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
+        let cert = params.signed_by(&key, &ca).unwrap();
+        Pki {
+            ca_pem: ca.pem(),
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        }
+    }
+
+    /// Writes key then certificate, each by rename, as the kubelet swaps a secret volume.
+    pub fn install(&self, cert: &Path, key: &Path) {
+        for (path, pem) in [(key, &self.key_pem), (cert, &self.cert_pem)] {
+            let staging = path.with_extension("tmp");
+            std::fs::write(&staging, pem).unwrap();
+            std::fs::rename(&staging, path).unwrap();
+        }
+    }
+}
+
+/// The webhook running on a loopback port of the test's runtime.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub pki: Pki,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    _dir: tempfile::TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), webhook::Error>>,
+}
+
+/// Limits short enough for tests of the timeouts, everything else at its default.
+pub fn test_limits() -> Limits {
+    Limits {
+        header_read_timeout: Duration::from_millis(300),
+        request_timeout: Duration::from_millis(500),
+        tls_reload_interval: Duration::from_millis(50),
+        shutdown_grace: Duration::from_secs(5),
+        ..Limits::default()
+    }
+}
+
+impl TestServer {
+    pub async fn start(config: Config) -> TestServer {
+        TestServer::start_with(config, |_| {}).await
+    }
+
+    /// Starts with `adjust` applied to the options, waits until `/healthz` answers.
+    pub async fn start_with(config: Config, adjust: impl FnOnce(&mut ServeOptions)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let cert = dir.path().join("tls.crt");
+        let key = dir.path().join("tls.key");
+        let pki = Pki::generate();
+        pki.install(&cert, &key);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut options = ServeOptions::new(addr, cert.clone(), key.clone(), config);
+        options.limits = test_limits();
+        adjust(&mut options);
+        let (shutdown, signal) = oneshot::channel::<()>();
+        let task = tokio::spawn(webhook::serve_with(options, listener, async move {
+            let _ = signal.await;
+        }));
+        let server = TestServer {
+            addr,
+            pki,
+            cert,
+            key,
+            _dir: dir,
+            shutdown: Some(shutdown),
+            task,
+        };
+        let client = server.client();
+        for _ in 0..200 {
+            if client.get(server.url("/healthz")).send().await.is_ok() {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("server did not come up on {addr}");
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("https://{}{path}", self.addr)
+    }
+
+    /// A client trusting only this server's CA (so the certificate really is verified).
+    pub fn client(&self) -> reqwest::Client {
+        client_trusting(&self.pki.ca_pem)
+    }
+
+    /// POSTs `body` to `/mutate`; the status and the raw response bytes.
+    pub async fn post(&self, body: impl Into<reqwest::Body>) -> (u16, Vec<u8>) {
+        let response = self
+            .client()
+            .post(self.url("/mutate"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.bytes().await.unwrap().to_vec())
+    }
+
+    /// POSTs an AdmissionReview and parses the answer.
+    pub async fn review(&self, review: &Value) -> (u16, Value) {
+        let (status, bytes) = self.post(serde_json::to_vec(review).unwrap()).await;
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    pub async fn metrics(&self) -> String {
+        self.client()
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// Starts the graceful shutdown (what SIGTERM does) without waiting for it.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+
+    /// Signals shutdown and waits for the server to return.
+    pub async fn stop(mut self) -> Result<(), webhook::Error> {
+        self.begin_shutdown();
+        tokio::time::timeout(Duration::from_secs(30), self.task)
+            .await
+            .expect("server should stop within its grace period")
+            .unwrap()
+    }
+}
+
+pub fn client_trusting(ca_pem: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes()).unwrap())
+        .build()
+        .unwrap()
+}
+
+pub const UID: &str = "b2c1c6f0-3f5e-4c69-9d55-2f1d1e8a7c01";
+
+/// An AdmissionReview v1 request as the API server sends it.
+pub fn admission_review(operation: &str, object: &Value, old_object: Option<&Value>) -> Value {
+    let kind = object["kind"].as_str().unwrap_or_default();
+    let api_version = object["apiVersion"].as_str().unwrap_or("v1");
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    json!({
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": {
+            "uid": UID,
+            "kind": {"group": group, "version": version, "kind": kind},
+            "resource": {"group": group, "version": version, "resource": format!("{}s", kind.to_lowercase())},
+            "requestKind": {"group": group, "version": version, "kind": kind},
+            "namespace": object["metadata"]["namespace"].as_str().unwrap_or("team-a"),
+            "name": object["metadata"]["name"],
+            "operation": operation,
+            "userInfo": {"username": "admin", "groups": ["system:authenticated"]},
+            "object": object,
+            "oldObject": old_object.cloned().unwrap_or(Value::Null),
+            "dryRun": false,
+            "options": {"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions"}
+        }
+    })
+}
+
+/// A pod spec with nothing set, plus a field no Kubernetes version knows (it must survive).
+pub fn bare_pod_spec() -> Value {
+    json!({
+        "containers": [{
+            "name": "app",
+            "image": "registry.example/app:1.2.3",
+            "ports": [{"containerPort": 8080}],
+            "futureField": {"kept": true}
+        }]
+    })
+}
+
+fn template() -> Value {
+    json!({"metadata": {"labels": {"app": "web"}}, "spec": bare_pod_spec()})
+}
+
+/// One object of each of the nine kinds PSA evaluates, all in namespace `team-a`.
+pub fn nine_kinds() -> Vec<Value> {
+    let meta = |name: &str| json!({"name": name, "namespace": "team-a"});
+    let selector = json!({"matchLabels": {"app": "web"}});
+    vec![
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta("pod"), "spec": bare_pod_spec()}),
+        json!({"apiVersion": "v1", "kind": "PodTemplate", "metadata": meta("tpl"), "template": template()}),
+        json!({"apiVersion": "v1", "kind": "ReplicationController", "metadata": meta("rc"),
+               "spec": {"replicas": 1, "selector": {"app": "web"}, "template": template()}}),
+        json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": meta("rs"),
+               "spec": {"selector": selector, "template": template()}}),
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta("deploy"),
+               "spec": {"selector": selector, "template": template()}}),
+        json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": meta("sts"),
+               "spec": {"selector": selector, "serviceName": "web", "template": template()}}),
+        json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": meta("ds"),
+               "spec": {"selector": selector, "template": template()}}),
+        json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": meta("job"),
+               "spec": {"template": template()}}),
+        json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": meta("cron"),
+               "spec": {"schedule": "*/5 * * * *", "jobTemplate": {"spec": {"template": template()}}}}),
+    ]
+}
+
+/// A realistic Deployment (the benchmark's too): two containers, probes, env, volumes.
+pub fn realistic_deployment() -> Value {
+    serde_json::from_str(include_str!("deployment.json")).unwrap()
+}
+
+/// Decodes `response.patch` (base64 of an RFC 6902 array).
+pub fn decoded_patch(response: &Value) -> json_patch::Patch {
+    use base64::Engine as _;
+    let encoded = response["response"]["patch"]
+        .as_str()
+        .expect("response.patch should be a base64 string");
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}

@@ -262,7 +262,7 @@ fn prefixed(patch: &Patch, pointer: &str) -> Vec<PatchOperation> {
 pub fn namespaces(document: &Value) -> Vec<(String, Enforce)> {
     match document.get("kind").and_then(Value::as_str) {
         Some("Namespace") => namespace(document).into_iter().collect(),
-        Some("List") => document
+        Some(kind) if kind.ends_with("List") => document
             .get("items")
             .and_then(Value::as_array)
             .map(|items| items.iter().filter_map(namespace).collect())

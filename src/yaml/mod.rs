@@ -550,6 +550,18 @@ mod tests {
             edit("a: 1\nb: 2", json!([{"op": "remove", "path": "/b"}])),
             "a: 1"
         );
+        let remove_b = json!([{"op": "remove", "path": "/b"}]);
+        assert_eq!(edit("a: 1\r\n# about b\r\nb: 2\r\n", remove_b), "a: 1\r\n");
+        let both = json!([{"op": "remove", "path": "/b"}, {"op": "add", "path": "/c", "value": 3}]);
+        assert_eq!(edit("a: 1\r\nb: 2", both), "a: 1\r\nc: 3");
+        let nested =
+            json!([{"op": "remove", "path": "/b"}, {"op": "add", "path": "/a/1/k", "value": 3}]);
+        assert_eq!(
+            edit("a:\n- x\n- j: 1\nb: 2", nested),
+            "a:\n- x\n- j: 1\n  k: 3"
+        );
+        let lone_cr = json!([{"op": "add", "path": "/b", "value": 2}]);
+        assert_eq!(edit("a: 1\r", lone_cr), "a: 1\rb: 2\r");
     }
 
     #[test]

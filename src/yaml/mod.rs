@@ -25,15 +25,28 @@
 //! - A change to an anchored node used by an alias, through an alias, or to a key that comes
 //!   from a merge key `<<` is refused: it would change every use.
 //!
+//! # Verification
+//! Each edited document's new text is parsed on its own (its slice of the stream runs from its
+//! `---` to the next document's start) and its value compared with the patched value, numbers
+//! by value; unedited documents keep their bytes. If a slice does not parse alone (a directive
+//! placed before the next document's `---`), the whole new stream is parsed and compared.
+//!
 //! # Limitations
-//! - Sequences are edited by diffing old and new values (common prefix and suffix kept, the
-//!   middle changed in place, then items removed or inserted), not by replaying each operation:
-//!   the value is always the patched one, but a `move` inside a sequence is shown as changes.
-//! - Keys that are aliases or collections (`*a: b`, `? [x]: y`) cannot be edited around; explicit
-//!   `? key` entries and comments between `-` and its item are not located and are refused.
-//! - New multi-line strings are written double-quoted with `\n` escapes, not as block scalars.
-//! - A block scalar with keep chomping (`|+`) followed by a new entry may lose trailing blank
-//!   lines; verification then refuses the edit.
+//! - Edits come from diffing the old and the patched value, not from replaying operations. In
+//!   a sequence, equal items stay and items of the same shape (mappings sharing an entry, such
+//!   as a container's `name`) are edited in place. A sequence that exactly one `add`/`remove`
+//!   of an item targets is changed at that index; with several such operations on one sequence
+//!   holding equal items, an insertion may land next to another equal item (the value is still
+//!   the patched one), and a `move` shows as a removal and an insertion.
+//! - Keys that are aliases or collections (`*a: b`, `? [x]: y`) cannot be edited around; a `?`
+//!   on a line before its key, and comments between `-` and its item, are not located: such
+//!   edits are refused (or verification refuses them).
+//! - Comments inside a multi-line flow collection are not tracked: removing an entry there also
+//!   removes a comment between it and the entry before.
+//! - New multi-line strings are written double-quoted with `\n` escapes, not as block scalars;
+//!   new strings are double-quoted when quoting is needed, whatever quotes the file prefers.
+//! - A block scalar's header is found as the first `|`/`>` after the previous token: an anchor
+//!   or tag name containing those characters in front of a block scalar confuses it.
 //! - `!!binary` scalars resolve to their base64 text (go-yaml decodes them); other custom tags
 //!   are read as their text.
 //! - Adding to an empty document (no node at all) is refused.

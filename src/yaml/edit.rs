@@ -26,6 +26,15 @@ pub(crate) struct Splice {
     pub(crate) text: String,
 }
 
+/// The splices of one document's edit.
+#[derive(Debug)]
+pub(crate) struct Edit {
+    pub(crate) splices: Vec<Splice>,
+    /// The source has no final line break and its last line is removed: the new last line must
+    /// not end with one either.
+    pub(crate) trim_final_line_break: bool,
+}
+
 /// Where a node sits in its parent; it decides how a replacement is laid out.
 #[derive(Clone, Copy)]
 enum Slot {
@@ -121,7 +130,7 @@ pub(crate) fn splices(
     old: &Value,
     new: &Value,
     hints: &HashMap<String, SequenceHint>,
-) -> Result<Vec<Splice>, Error> {
+) -> Result<Edit, Error> {
     let mut editor = Editor {
         text: Text { source },
         tree,
@@ -129,13 +138,17 @@ pub(crate) fn splices(
         anchored: HashMap::new(),
         hints,
         splices: Vec::new(),
+        trim_final_line_break: false,
     };
     if !tree.aliased.is_empty() {
         collect_anchored(&tree.root, &tree.aliased, &mut editor.anchored);
     }
     let mut pointer = String::new();
     editor.reconcile(&tree.root, old, new, Slot::Root, &mut pointer)?;
-    Ok(editor.splices)
+    Ok(Edit {
+        splices: editor.splices,
+        trim_final_line_break: editor.trim_final_line_break,
+    })
 }
 
 /// Detects the document's layout: the first nested mapping gives the indentation step, the first
@@ -145,8 +158,9 @@ fn layout(source: &str, tree: &Tree) -> Layout {
     let mut step = None;
     let mut sequence_offset = None;
     detect(&text, &tree.root, &mut step, &mut sequence_offset);
-    let line_break = match source.find('\n') {
-        Some(at) if source[..at].ends_with('\r') => "\r\n",
+    let line_break = match source.find(['\n', '\r']).map(|at| &source[at..]) {
+        Some(rest) if rest.starts_with("\r\n") => "\r\n",
+        Some(rest) if rest.starts_with('\r') => "\r",
         _ => "\n",
     };
     Layout {
@@ -237,24 +251,25 @@ struct Text<'a> {
 impl Text<'_> {
     fn line_start(&self, at: usize) -> usize {
         self.source[..at]
-            .rfind('\n')
+            .rfind(['\n', '\r'])
             .map_or(0, |newline| newline + 1)
     }
 
     /// The end of the line holding `at`, before its line break.
     fn line_end(&self, at: usize) -> usize {
-        match self.source[at..].find('\n') {
-            Some(newline) if self.source[..at + newline].ends_with('\r') => at + newline - 1,
-            Some(newline) => at + newline,
-            None => self.source.len(),
-        }
+        self.source[at..]
+            .find(['\n', '\r'])
+            .map_or(self.source.len(), |newline| at + newline)
     }
 
     /// The start of the line after the one holding `at` (the source's end on the last line).
     fn next_line(&self, at: usize) -> usize {
-        self.source[at..]
-            .find('\n')
-            .map_or(self.source.len(), |newline| at + newline + 1)
+        let end = self.line_end(at);
+        match &self.source.as_bytes()[end..] {
+            [b'\r', b'\n', ..] => end + 2,
+            [] => end,
+            _ => end + 1,
+        }
     }
 
     fn column(&self, at: usize) -> usize {
@@ -282,7 +297,13 @@ impl Text<'_> {
     /// own comments.
     fn with_comments_above(&self, mut line_start: usize, column: usize) -> usize {
         while line_start > 0 {
-            let previous = self.line_start(line_start - 1);
+            // Step over the previous line's break (two bytes for CRLF) to reach that line.
+            let break_length = if self.source[..line_start].ends_with("\r\n") {
+                2
+            } else {
+                1
+            };
+            let previous = self.line_start(line_start - break_length);
             if self.comment_line(previous) != Some(column) {
                 break;
             }
@@ -314,7 +335,7 @@ impl Text<'_> {
     }
 
     fn ends_without_line_break(&self) -> bool {
-        !self.source.ends_with('\n')
+        !self.source.ends_with(['\n', '\r'])
     }
 }
 
@@ -326,6 +347,7 @@ struct Editor<'a> {
     anchored: HashMap<usize, &'a Node>,
     hints: &'a HashMap<String, SequenceHint>,
     splices: Vec<Splice>,
+    trim_final_line_break: bool,
 }
 
 /// One element of a collection, for removal and insertion.
@@ -529,7 +551,7 @@ impl Editor<'_> {
                 (Some(new_value), Some(index)) => {
                     let entry = &entries[index];
                     let slot = Slot::Value {
-                        key_column: self.text.column(entry.key.props_start),
+                        key_column: self.text.column(entry.start),
                         colon: entry.colon,
                         flow: children_flow,
                     };
@@ -551,7 +573,7 @@ impl Editor<'_> {
         let elements: Vec<Element> = entries
             .iter()
             .map(|entry| Element {
-                start: entry.key.props_start,
+                start: entry.start,
                 end: entry
                     .value
                     .end
@@ -776,23 +798,20 @@ impl Editor<'_> {
                 continue;
             }
             let start = elements[first].start;
-            if !self.text.first_on_line(start) {
+            if !self.text.first_on_line(start) && last + 1 < elements.len() {
                 // `- key: value` with more entries below: the next entry moves up after `- `.
                 self.splice(start, elements[last + 1].start, String::new());
                 continue;
             }
             let column = self.text.column(start);
-            let mut from = self
+            let from = self
                 .text
                 .with_comments_above(self.text.line_start(start), column);
             let to = self.text.next_line(elements[last].end);
             if to == self.text.source.len() && self.text.ends_without_line_break() && from > 0 {
-                // Keep the missing final line break missing: take the break before instead.
-                from -= if self.text.source[..from].ends_with("\r\n") {
-                    2
-                } else {
-                    1
-                };
+                // The last line goes: the line before becomes the last one and must lose its
+                // line break, which `apply` does (an insertion may still come before it).
+                self.trim_final_line_break = true;
             }
             self.splice(from, to, String::new());
         }
@@ -1012,13 +1031,14 @@ fn common(
     pairs
 }
 
-/// Applies splices, which must not overlap and must lie in `range` of `source`, and returns the
-/// new text of that range.
+/// Applies an edit's splices, which must not overlap and must lie in `range` of `source`, and
+/// returns the new text of that range.
 pub(crate) fn apply(
     source: &str,
     range: std::ops::Range<usize>,
-    splices: &mut [Splice],
+    edit: &mut Edit,
 ) -> Result<String, Error> {
+    let splices = &mut edit.splices;
     splices.sort_by_key(|splice| (splice.start, splice.end));
     let added: usize = splices.iter().map(|splice| splice.text.len()).sum();
     let mut out = String::with_capacity(range.len() + added);
@@ -1032,9 +1052,23 @@ pub(crate) fn apply(
             ));
         }
         out.push_str(&source[at..splice.start]);
-        out.push_str(&splice.text);
+        let mut text = splice.text.as_str();
+        let at_end = splice.start == source.len();
+        if edit.trim_final_line_break && at_end && out.ends_with(['\n', '\r']) {
+            // Lines appended after a removed last line: the break left before it serves them.
+            text = text.trim_start_matches('\r').trim_start_matches('\n');
+        }
+        out.push_str(text);
         at = splice.end;
     }
     out.push_str(&source[at..range.end]);
+    if edit.trim_final_line_break {
+        if out.ends_with('\n') {
+            out.pop();
+        }
+        if out.ends_with('\r') {
+            out.pop();
+        }
+    }
     Ok(out)
 }

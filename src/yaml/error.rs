@@ -36,10 +36,21 @@ pub(crate) fn line_column(source: &str, offset: usize) -> (usize, usize) {
         offset -= 1;
     }
     let before = &source[..offset];
-    let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
-    let line = before.bytes().filter(|&byte| byte == b'\n').count() + 1;
+    let line_start = before.rfind(['\n', '\r']).map_or(0, |newline| newline + 1);
+    let line = line_breaks(before.as_bytes()) + 1;
     let column_text = before[line_start..].trim_start_matches('\u{feff}');
     (line, column_text.chars().count() + 1)
+}
+
+/// The line breaks in `bytes`: LF, CRLF, and a lone CR (YAML allows all three).
+pub(crate) fn line_breaks(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|&(at, &byte)| {
+            byte == b'\n' || (byte == b'\r' && bytes.get(at + 1) != Some(&b'\n'))
+        })
+        .count()
 }
 
 #[cfg(test)]
@@ -52,5 +63,6 @@ mod tests {
         assert_eq!(line_column("é: x", 4), (1, 4));
         assert_eq!(line_column("\u{feff}a: x", 3), (1, 1));
         assert_eq!(line_column("ab", 99), (1, 3));
+        assert_eq!(line_column("a\rb\r\nc", 5), (3, 1));
     }
 }

@@ -76,10 +76,7 @@ impl Stream {
         for tree in trees {
             let value = value::to_value(source, &tree)?;
             let start = tree.root.props_start.max(counted);
-            line += source.as_bytes()[counted..start]
-                .iter()
-                .filter(|&&byte| byte == b'\n')
-                .count();
+            line += error::line_breaks(&source.as_bytes()[counted..start]);
             counted = start;
             documents.push(Document { value, line, tree });
         }
@@ -142,13 +139,13 @@ impl Stream {
                 .flat_map(|(_, patch)| patch.0.iter().cloned())
                 .collect();
             let hints = edit::sequence_hints(&operations, &document.value);
-            let mut splices =
+            let mut edit =
                 edit::splices(&self.source, &document.tree, &document.value, new, &hints)?;
-            if splices.is_empty() {
+            if edit.splices.is_empty() {
                 continue;
             }
             let range = document.tree.range.clone();
-            let slice = edit::apply(&self.source, range.clone(), &mut splices)?;
+            let slice = edit::apply(&self.source, range.clone(), &mut edit)?;
             match Stream::parse(&slice) {
                 Ok(alone) if alone.documents.len() == 1 => {
                     if !value::same(new, &alone.documents[0].value) {
@@ -291,7 +288,7 @@ fn step<'a>(node: &'a Node, token: &str, source: &str) -> Option<(Option<&'a Nod
                     && value::scalar_key(&entry.key, source).as_deref() == Some(token)
             });
             if let Some(entry) = explicit {
-                return Some((Some(&entry.value), entry.key.props_start));
+                return Some((Some(&entry.value), entry.start));
             }
             let merge = entries
                 .iter()
@@ -450,6 +447,66 @@ mod tests {
     }
 
     #[test]
+    fn explicit_nulls_and_empty_items_gain_children() {
+        let source = "a: null # n\nl:\n- {}\n- ~\n";
+        let out = edit(
+            source,
+            json!([
+                {"op": "add", "path": "/a", "value": {"b": true}},
+                {"op": "add", "path": "/l/0/k", "value": "v"},
+                {"op": "replace", "path": "/l/1", "value": {"x": 1, "y": 2}}
+            ]),
+        );
+        // `y` is a YAML 1.1 boolean: quoted as a key.
+        assert_eq!(out, "a: # n\n  b: true\nl:\n- k: v\n- x: 1\n  \"y\": 2\n");
+    }
+
+    #[test]
+    fn tags_and_unaliased_anchors() {
+        let source = "a: !!str 5\nb: &n 1\nc: !!int \"7\"\n";
+        let stream = Stream::parse(source).unwrap();
+        assert_eq!(
+            stream.documents()[0].value(),
+            &json!({"a": "5", "b": 1, "c": 7})
+        );
+        // The tag would change the new value's type: it goes with the old spelling.
+        assert_eq!(
+            edit(source, json!([{"op": "replace", "path": "/a", "value": 6}])),
+            "a: 6\nb: &n 1\nc: !!int \"7\"\n"
+        );
+        // An anchor nobody uses does not block an edit.
+        assert_eq!(
+            edit(source, json!([{"op": "replace", "path": "/b", "value": 2}])),
+            "a: !!str 5\nb: &n 2\nc: !!int \"7\"\n"
+        );
+    }
+
+    #[test]
+    fn flow_sequences_insert_before_and_json_arrays_grow_per_line() {
+        assert_eq!(
+            edit(
+                "a: [x, y]\n",
+                json!([{"op": "add", "path": "/a/0", "value": "w"}])
+            ),
+            "a: [w, x, y]\n"
+        );
+        let source = "{\n  \"a\": [\n    1\n  ]\n}";
+        let out = edit(
+            source,
+            json!([{"op": "add", "path": "/a/-", "value": {"b": 2}}]),
+        );
+        assert_eq!(
+            out,
+            "{\n  \"a\": [\n    1,\n    {\n      \"b\": 2\n    }\n  ]\n}"
+        );
+        let out = edit(
+            "{\"a\": 1, \"b\": 2}",
+            json!([{"op": "remove", "path": "/a"}]),
+        );
+        assert_eq!(out, "{\"b\": 2}");
+    }
+
+    #[test]
     fn flow_collections_stay_flow() {
         let source = "a: {b: 1}\nc: [x, y]\n";
         let out = edit(
@@ -493,6 +550,18 @@ mod tests {
             edit("a: 1\nb: 2", json!([{"op": "remove", "path": "/b"}])),
             "a: 1"
         );
+        let remove_b = json!([{"op": "remove", "path": "/b"}]);
+        assert_eq!(edit("a: 1\r\n# about b\r\nb: 2\r\n", remove_b), "a: 1\r\n");
+        let both = json!([{"op": "remove", "path": "/b"}, {"op": "add", "path": "/c", "value": 3}]);
+        assert_eq!(edit("a: 1\r\nb: 2", both), "a: 1\r\nc: 3");
+        let nested =
+            json!([{"op": "remove", "path": "/b"}, {"op": "add", "path": "/a/1/k", "value": 3}]);
+        assert_eq!(
+            edit("a:\n- x\n- j: 1\nb: 2", nested),
+            "a:\n- x\n- j: 1\n  k: 3"
+        );
+        let lone_cr = json!([{"op": "add", "path": "/b", "value": 2}]);
+        assert_eq!(edit("a: 1\r", lone_cr), "a: 1\rb: 2\r");
     }
 
     #[test]

@@ -77,9 +77,11 @@ pub(crate) enum Kind {
     },
 }
 
-/// A mapping entry: the key node, the `:` (absent for `{key}` and `? key` forms), the value.
+/// A mapping entry: the key node, the `:` (absent for `{key}`), the value.
 #[derive(Debug)]
 pub(crate) struct Entry {
+    /// The `?` of an explicit key, else where the key's properties start.
+    pub(crate) start: usize,
     pub(crate) key: Node,
     pub(crate) colon: Option<usize>,
     pub(crate) value: Node,
@@ -128,6 +130,8 @@ pub(crate) fn parse(source: &str) -> Result<Vec<Tree>, Error> {
         prev_end: 0,
         anchor_names: HashMap::new(),
         aliased: HashSet::new(),
+        entry_stack: Vec::new(),
+        item_stack: Vec::new(),
     };
     let mut trees = Vec::new();
     while let Some(spanned) = builder.next()? {
@@ -179,6 +183,10 @@ struct Builder<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> {
     prev_end: usize,
     anchor_names: HashMap<usize, String>,
     aliased: HashSet<usize>,
+    /// Entries and items of the collections being built, innermost last: each collection
+    /// takes its own off the top when it ends, so its `Vec` is allocated once at its size.
+    entry_stack: Vec<Entry>,
+    item_stack: Vec<Item>,
 }
 
 impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
@@ -207,8 +215,12 @@ impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
         }
     }
 
-    /// Consumes an `Anchor` event if one follows: the anchor's name and where `&name` starts.
-    fn anchor_event(&mut self) -> Result<Option<usize>, Error> {
+    /// Consumes the `Anchor` event that follows a node with anchor id `anchor` (none follows
+    /// unanchored nodes) and returns where its `&name` starts.
+    fn anchor_event(&mut self, anchor: usize) -> Result<Option<usize>, Error> {
+        if anchor == 0 {
+            return Ok(None);
+        }
         if let Some(Ok(Spanned {
             event: Event::Anchor { .. },
             ..
@@ -247,7 +259,7 @@ impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
                     }
                     _ => (range.start, range.end),
                 };
-                let anchor_start = self.anchor_event()?;
+                let anchor_start = self.anchor_event(anchor)?;
                 Ok(Node {
                     start,
                     end,
@@ -273,8 +285,8 @@ impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
                 })
             }
             Event::MappingStart { flow, anchor } => {
-                let anchor_start = self.anchor_event()?;
-                let mut entries = Vec::new();
+                let anchor_start = self.anchor_event(anchor)?;
+                let base = self.entry_stack.len();
                 let end = loop {
                     let next = self.expect_next()?;
                     if let Event::MappingEnd = next.event {
@@ -291,14 +303,29 @@ impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
                             value.props_start = value.props_start.min(value.start);
                         }
                     }
-                    entries.push(Entry { key, colon, value });
+                    let colon = colon.or_else(|| {
+                        // `? key` / `: value` on its own line.
+                        let written = !value.is_empty_null();
+                        written.then(|| self.indicator_before(value.props_start, ':'))?
+                    });
+                    let start = if flow {
+                        key.props_start
+                    } else {
+                        self.explicit_key_before(key.props_start)
+                            .unwrap_or(key.props_start)
+                    };
+                    self.entry_stack.push(Entry {
+                        start,
+                        key,
+                        colon,
+                        value,
+                    });
                 };
+                let entries: Vec<Entry> = self.entry_stack.drain(base..).collect();
                 let (start, end) = if flow {
                     (range.start, end)
                 } else {
-                    let first = entries
-                        .first()
-                        .map_or(range.start, |entry| entry.key.props_start);
+                    let first = entries.first().map_or(range.start, |entry| entry.start);
                     let last = entries
                         .last()
                         .map_or(range.start, |entry| entry.value.end.max(entry.key.end));
@@ -314,8 +341,8 @@ impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
                 })
             }
             Event::SequenceStart { flow, anchor } => {
-                let anchor_start = self.anchor_event()?;
-                let mut items = Vec::new();
+                let anchor_start = self.anchor_event(anchor)?;
+                let base = self.item_stack.len();
                 let end = loop {
                     let next = self.expect_next()?;
                     if let Event::SequenceEnd = next.event {
@@ -325,15 +352,16 @@ impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
                     let dash = if flow {
                         None
                     } else {
-                        self.dash_before(node.props_start)
+                        self.indicator_before(node.props_start, '-')
                     };
                     if let (true, Some(dash)) = (node.is_empty_null(), dash) {
                         node.start = dash + 1;
                         node.end = dash + 1;
                         node.props_start = node.start;
                     }
-                    items.push(Item { dash, node });
+                    self.item_stack.push(Item { dash, node });
                 };
+                let items: Vec<Item> = self.item_stack.drain(base..).collect();
                 let (start, end) = if flow {
                     (range.start, end)
                 } else {
@@ -413,13 +441,19 @@ impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
         (rest.as_bytes().get(skipped) == Some(&b':')).then_some(key_end + skipped)
     }
 
-    /// The `-` before a block sequence item: the last token before it, across blanks, line
-    /// breaks and comments.
-    fn dash_before(&self, item_start: usize) -> Option<usize> {
-        let mut end = item_start;
+    /// The `?` of an explicit key written on the key's line (`? key`).
+    fn explicit_key_before(&self, key_start: usize) -> Option<usize> {
+        let before = self.source[..key_start].trim_end_matches([' ', '\t']);
+        before.ends_with('?').then(|| before.len() - 1)
+    }
+
+    /// The indicator (`-` of a block sequence item, `?` of an explicit key) right before a
+    /// node: the last token before it, across blanks, line breaks and comments.
+    fn indicator_before(&self, node_start: usize, indicator: char) -> Option<usize> {
+        let mut end = node_start;
         loop {
             let before = self.source[..end].trim_end_matches([' ', '\t', '\r', '\n']);
-            let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
+            let line_start = before.rfind(['\n', '\r']).map_or(0, |newline| newline + 1);
             let code = without_comment(&before[line_start..]).trim_end();
             if code.is_empty() {
                 if line_start == 0 {
@@ -428,7 +462,9 @@ impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
                 end = line_start;
                 continue;
             }
-            return code.ends_with('-').then(|| line_start + code.len() - 1);
+            return code
+                .ends_with(indicator)
+                .then(|| line_start + code.len() - 1);
         }
     }
 }

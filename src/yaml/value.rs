@@ -280,8 +280,11 @@ impl Converter<'_> {
                         self.merge(&entry.value, &mut object)?;
                         continue;
                     }
-                    let key = self.value(&entry.key)?;
-                    let key = key_string(&key).ok_or_else(|| {
+                    let key = match self.value(&entry.key)? {
+                        Value::String(text) => Some(text),
+                        other => key_string(&other),
+                    };
+                    let key = key.ok_or_else(|| {
                         self.error(&entry.key, "a mapping or sequence cannot be a key in JSON")
                     })?;
                     let value = self.value(&entry.value)?;

@@ -607,6 +607,15 @@ mod tests {
     }
 
     #[test]
+    fn root_block_scalars_are_replaced_with_their_header() {
+        let out = edit(
+            "--- |\n  ף\n",
+            json!([{"op": "replace", "path": "", "value": "x"}]),
+        );
+        assert_eq!(out, "--- x\n");
+    }
+
+    #[test]
     fn multi_document_streams_edit_only_their_document() {
         let source = "%YAML 1.1\n---\nkind: ConfigMap\n...\n---\nkind: Pod\nspec: {}\n";
         let stream = Stream::parse(source).unwrap();

@@ -398,14 +398,28 @@ impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
         let gap_start = gap_start.min(content.start);
         let header = self.source[gap_start..content.start]
             .find(['|', '>'])
-            .map_or(content.start, |at| gap_start + at);
-        let header_end = header
-            + self.source[header..]
-                .bytes()
-                .skip(1)
-                .take_while(|byte| matches!(byte, b'-' | b'+' | b'0'..=b'9'))
-                .count()
-            + 1;
+            .map(|at| gap_start + at)
+            .or_else(|| {
+                // No token before it in the gap (a document's root): the header ends the last
+                // non-blank line before the content.
+                let before = self.source[..content.start].trim_end();
+                let line_start = before.rfind(['\n', '\r']).map_or(0, |newline| newline + 1);
+                without_comment(&before[line_start..])
+                    .rfind(['|', '>'])
+                    .map(|at| line_start + at)
+            })
+            .unwrap_or(content.start);
+        // The header and its indicators (`|-`, `>+2`); nothing when it was not found.
+        let header_end = if matches!(self.source.as_bytes().get(header), Some(b'|' | b'>')) {
+            header
+                + 1
+                + self.source.as_bytes()[header + 1..]
+                    .iter()
+                    .take_while(|byte| matches!(byte, b'-' | b'+' | b'0'..=b'9'))
+                    .count()
+        } else {
+            header
+        };
         let mut content_end = content.start
             + self.source[content.start..content.end.max(content.start)]
                 .trim_end_matches([' ', '\t', '\r', '\n'])

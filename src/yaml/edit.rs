@@ -297,7 +297,13 @@ impl Text<'_> {
     /// own comments.
     fn with_comments_above(&self, mut line_start: usize, column: usize) -> usize {
         while line_start > 0 {
-            let previous = self.line_start(line_start - 1);
+            // Step over the previous line's break (two bytes for CRLF) to reach that line.
+            let break_length = if self.source[..line_start].ends_with("\r\n") {
+                2
+            } else {
+                1
+            };
+            let previous = self.line_start(line_start - break_length);
             if self.comment_line(previous) != Some(column) {
                 break;
             }

@@ -51,6 +51,7 @@ pub fn run(cli: Cli) -> ExitCode {
             engine(&args.selection, mode, &mut out)
         }
         Command::Webhook(args) => Ok(webhook(&args)),
+        Command::Krm => krm(&mut out),
         Command::Completions { shell } => {
             let mut command = pss_fix::cli::command();
             clap_complete::generate(shell, &mut command, "pss-fix", &mut out);
@@ -97,6 +98,23 @@ fn webhook(args: &WebhookArgs) -> Status {
     }
 }
 
+/// `pss-fix krm`: one ResourceList from stdin to stdout; on error nothing is written.
+fn krm(out: &mut dyn Write) -> io::Result<Status> {
+    let result = inputs::read_stdin()
+        .map_err(|error| error.to_string())
+        .and_then(|input| pss_fix::krm::run(&input).map_err(|error| error.to_string()));
+    match result {
+        Ok(list) => {
+            out.write_all(list.as_bytes())?;
+            Ok(Status::Clean)
+        }
+        Err(message) => {
+            warn(None, &format!("krm: {message}"));
+            Ok(Status::Errors)
+        }
+    }
+}
+
 /// What a run found, decided once at the end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Status {
@@ -123,6 +141,8 @@ enum Mode {
     },
     Write {
         explain: bool,
+        /// `--write --check`: exit 1 when a file changed.
+        fail_on_change: bool,
     },
     Stdout {
         explain: bool,
@@ -150,7 +170,7 @@ impl Mode {
     fn explains(self) -> bool {
         match self {
             Mode::Diff { .. } => true,
-            Mode::Write { explain } | Mode::Stdout { explain } | Mode::FixCheck { explain } => {
+            Mode::Write { explain, .. } | Mode::Stdout { explain } | Mode::FixCheck { explain } => {
                 explain
             }
             Mode::Patch | Mode::Check { .. } => false,
@@ -161,7 +181,10 @@ impl Mode {
 fn fix_mode(args: &FixArgs) -> Mode {
     let explain = args.explain;
     if args.write {
-        Mode::Write { explain }
+        Mode::Write {
+            explain,
+            fail_on_change: args.check,
+        }
     } else if args.stdout {
         Mode::Stdout { explain }
     } else if args.check {
@@ -411,7 +434,14 @@ impl<'a> Report<'a> {
                     out.flush()?;
                 }
             }
-            Mode::Write { .. } => self.written += usize::from(manifest.fixed.is_some()),
+            Mode::Write { fail_on_change, .. } => {
+                if manifest.fixed.is_some() {
+                    self.written += 1;
+                    if fail_on_change {
+                        self.status = self.status.max(Status::Findings);
+                    }
+                }
+            }
             Mode::Stdout { .. } => {
                 out.write_all(manifest.fixed.as_deref().unwrap_or(&done.source).as_bytes())?
             }

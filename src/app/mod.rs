@@ -10,6 +10,9 @@
 //! (`check` violations, `fix --check` changes), else 0. A closed stdout (`| head`) ends the run
 //! quietly with 0, as ripgrep does.
 //!
+//! `webhook` and `krm` hand over to their library modules (`pss_fix::webhook::serve`,
+//! `pss_fix::krm::run`); `completions` and `man` render the clap definitions.
+//!
 //! Streams: diffs, fixed text, JSON and SARIF go to stdout; errors, explanations, the `--write`
 //! summary and the progress bar go to stderr, so stdout stays machine-readable (a diff that
 //! `git apply` takes, JSON that `jq` takes).

@@ -702,6 +702,24 @@ mod tests {
     }
 
     #[test]
+    fn removing_or_replacing_what_holds_a_used_anchor_is_refused() {
+        let source = "a:\n  b: &x 1\nl:\n- &y {k: v}\nc: *x\nd: *y\n";
+        for ops in [
+            json!([{"op": "remove", "path": "/a"}]),
+            json!([{"op": "replace", "path": "/a", "value": 2}]),
+            json!([{"op": "remove", "path": "/l/0"}]),
+        ] {
+            let error = refused(source, ops);
+            assert!(error.message.contains("alias uses elsewhere"), "{error}");
+        }
+        let unused = "a: &x 1\nb: 2\n";
+        assert_eq!(
+            edit(unused, json!([{"op": "remove", "path": "/a"}])),
+            "b: 2\n"
+        );
+    }
+
+    #[test]
     fn duplicate_keys_last_wins_and_remove_takes_all() {
         let source = "a: 1\nb: 2\na: 3\n";
         let stream = Stream::parse(source).unwrap();

@@ -431,10 +431,8 @@ impl Editor<'_> {
             let old_is_block_collection =
                 !node.is_flow() && matches!(node.kind, Kind::Map { .. } | Kind::Seq { .. });
             match slot {
+                Slot::Root if node.is_empty_null() => self.fill_empty_document(node, text),
                 _ if node.is_empty_null() => {
-                    if let Slot::Root = slot {
-                        return Err(self.refuse(node, pointer, "the document is empty"));
-                    }
                     self.splice(node.start, node.start, format!(" {text}"));
                 }
                 Slot::Value {
@@ -487,7 +485,12 @@ impl Editor<'_> {
                     self.splice(content_start, node.end, text);
                 }
             }
-            Slot::Root if !node.is_empty_null() => {
+            Slot::Root if node.is_empty_null() => {
+                let mut text = String::new();
+                self.layout.compact(&mut text, new, 0);
+                self.fill_empty_document(node, text);
+            }
+            Slot::Root => {
                 let mut text = String::new();
                 self.layout
                     .compact(&mut text, new, self.text.column(node.start));
@@ -770,6 +773,20 @@ impl Editor<'_> {
             }
             self.splice(start, start, text);
         }
+    }
+
+    /// Writes the content of an empty document where its (empty) root is: on a line of its
+    /// own after a `---`, else at the start of the line.
+    fn fill_empty_document(&mut self, node: &Node, text: String) {
+        let after_marker = !self.text.source[self.text.line_start(node.start)..node.start]
+            .trim()
+            .is_empty();
+        let text = if after_marker {
+            format!("{}{text}", self.layout.line_break)
+        } else {
+            text
+        };
+        self.splice(node.start, node.start, text);
     }
 
     /// An anchor defined in `node`'s subtree that an alias uses: replacing or removing the

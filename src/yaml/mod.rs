@@ -49,7 +49,6 @@
 //!   or tag name containing those characters in front of a block scalar confuses it.
 //! - `!!binary` scalars resolve to their base64 text (go-yaml decodes them); other custom tags
 //!   are read as their text.
-//! - Adding to an empty document (no node at all) is refused.
 
 mod edit;
 mod error;
@@ -613,6 +612,25 @@ mod tests {
             json!([{"op": "replace", "path": "", "value": "x"}]),
         );
         assert_eq!(out, "--- x\n");
+    }
+
+    #[test]
+    fn empty_documents_can_be_filled() {
+        let stream = Stream::parse("a: 1\n---\n---\nb: 2\n").unwrap();
+        let fill = patch(json!([{"op": "add", "path": "", "value": {"c": [3]}}]));
+        assert_eq!(
+            stream.edit(&[(1, fill)]).unwrap(),
+            "a: 1\n---\nc:\n- 3\n---\nb: 2\n"
+        );
+        let scalar = patch(json!([{"op": "replace", "path": "", "value": "x"}]));
+        assert_eq!(
+            Stream::parse("---\n")
+                .unwrap()
+                .edit(&[(0, scalar)])
+                .unwrap(),
+            "---\nx\n"
+        );
+        assert!(Stream::parse("").unwrap().documents().is_empty());
     }
 
     #[test]

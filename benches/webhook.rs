@@ -16,6 +16,7 @@
 mod webhook_util;
 
 use pss_fix::config::Config;
+use pss_fix::pss::{Level, Version};
 use pss_fix::webhook::review::{review, Context};
 use pss_fix::webhook::{self, ServeOptions};
 use std::sync::Arc;
@@ -105,6 +106,20 @@ fn in_process_baseline(body: &[u8], duration: Duration) {
     }
     Results::new(latencies, started.elapsed())
         .print("review() in-process, 1 thread (engine baseline)");
+
+    // The engine core alone: what review() adds (JSON parse, envelope, base64) is the rest.
+    let object = webhook_util::realistic_deployment();
+    let workload = pss_fix::workload::workloads(&object).remove(0);
+    let policy = config.policy_for(&workload, Level::Restricted, Version::Latest);
+    let mut latencies = Vec::new();
+    let started = Instant::now();
+    while started.elapsed() < duration {
+        let one = Instant::now();
+        let plan = pss_fix::plan::plan(&object, &policy);
+        latencies.push(one.elapsed());
+        assert!(!plan.patch.0.is_empty());
+    }
+    Results::new(latencies, started.elapsed()).print("plan::plan() alone, 1 thread (engine core)");
 }
 
 struct Results {

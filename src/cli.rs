@@ -68,6 +68,15 @@ an AdmissionReview v1 and answers with the same patch `pss-fix patch` gives for 
 change. Runs until SIGTERM or SIGINT, then drains. Logs are JSON lines on stderr (RUST_LOG)."
     )]
     Webhook(WebhookArgs),
+    /// Run as a kustomize KRM function: ResourceList on stdin, fixed list on stdout.
+    #[command(
+        long_about = "Run as a kustomize KRM function (a transformer): read a \
+config.kubernetes.io/v1 ResourceList on stdin and write the same list on stdout, its workload \
+items fixed with the same engine as `fix` and a `results` entry per change and per violation \
+left. Options (level, version, hardening, exemptions) come from `functionConfig`, with the keys \
+of the config file. Any error is exit 2 with nothing on stdout."
+    )]
+    Krm,
     /// Print a shell completion script.
     Completions {
         /// The shell to complete for.
@@ -248,8 +257,14 @@ serves as a Helm post-renderer; on any error nothing is printed and the exit cod
     )]
     pub stdout: bool,
 
-    /// Print nothing; exit 1 if anything would change.
-    #[arg(long, group = "mode")]
+    /// Print nothing; exit 1 if anything would change (with --write: if anything changed).
+    #[arg(
+        long,
+        conflicts_with = "stdout",
+        long_help = "Print nothing on stdout and write nothing; exit 1 if anything would change. \
+With --write, write the fixes and exit 1 if any file changed (a pre-commit hook that fixes and \
+fails)."
+    )]
     pub check: bool,
 
     /// Explain each change and unfixable violation on stderr (always on for diffs).
@@ -363,7 +378,8 @@ mod tests {
     #[test]
     fn fix_modes_exclude_each_other() {
         assert!(parse(&["pss-fix", "fix", "--write", "--stdout", "a.yaml"]).is_err());
-        assert!(parse(&["pss-fix", "fix", "--check", "-w"]).is_err());
+        assert!(parse(&["pss-fix", "fix", "--check", "--stdout"]).is_err());
+        assert!(parse(&["pss-fix", "fix", "--check", "-w"]).is_ok());
     }
 
     #[test]

@@ -347,6 +347,21 @@ fn check_mode_is_silent_and_exits_1_when_something_would_change() {
 }
 
 #[test]
+fn write_with_check_fixes_and_fails_like_a_pre_commit_hook() {
+    let dir = Dir::new();
+    dir.write("a.yaml", BASELINE_ONLY);
+    let output = dir
+        .command(&["fix", "--write", "--check", "a.yaml"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_ne!(dir.read("a.yaml"), BASELINE_ONLY);
+    dir.command(&["fix", "--write", "--check", "a.yaml"])
+        .assert()
+        .code(0);
+}
+
+#[test]
 fn unfixable_violations_are_explained() {
     let dir = Dir::new();
     dir.write("pod.yaml", PRIVILEGED_POD);
@@ -762,6 +777,43 @@ fn policy_flags_reach_the_plan() {
     assert_eq!(
         bare["containers"][0]["securityContext"].get("readOnlyRootFilesystem"),
         None
+    );
+}
+
+// ---------------------------------------------------------------- krm
+
+#[test]
+fn krm_fixes_the_items_of_a_resource_list() {
+    let dir = Dir::new();
+    let item = BASELINE_ONLY.replace('\n', "\n    ");
+    let list = format!(
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n  - {}\nfunctionConfig:\n  apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: pss-fix\n  data:\n    runAsUser: \"4242\"\n",
+        item.trim_end()
+    );
+    let output = dir
+        .command(&["krm"])
+        .write_stdin(list.as_str())
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let fixed = documents(&stdout(&output)).remove(0);
+    assert_eq!(fixed["kind"], "ResourceList");
+    let pod = &fixed["items"][0]["spec"]["template"]["spec"];
+    assert_eq!(pod["securityContext"]["runAsUser"], 4242);
+    assert!(fixed["results"]
+        .as_array()
+        .is_some_and(|results| !results.is_empty()));
+    let output = dir
+        .command(&["krm"])
+        .write_stdin(BASELINE_ONLY)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(stdout(&output), "");
+    assert!(
+        stderr(&output).starts_with("pss-fix: krm: "),
+        "{}",
+        stderr(&output)
     );
 }
 

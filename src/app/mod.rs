@@ -10,6 +10,9 @@
 //! (`check` violations, `fix --check` changes), else 0. A closed stdout (`| head`) ends the run
 //! quietly with 0, as ripgrep does.
 //!
+//! `webhook` and `krm` hand over to their library modules (`pss_fix::webhook::serve`,
+//! `pss_fix::krm::run`); `completions` and `man` render the clap definitions.
+//!
 //! Streams: diffs, fixed text, JSON and SARIF go to stdout; errors, explanations, the `--write`
 //! summary and the progress bar go to stderr, so stdout stays machine-readable (a diff that
 //! `git apply` takes, JSON that `jq` takes).
@@ -51,6 +54,7 @@ pub fn run(cli: Cli) -> ExitCode {
             engine(&args.selection, mode, &mut out)
         }
         Command::Webhook(args) => Ok(webhook(&args)),
+        Command::Krm => krm(&mut out),
         Command::Completions { shell } => {
             let mut command = pss_fix::cli::command();
             clap_complete::generate(shell, &mut command, "pss-fix", &mut out);
@@ -97,6 +101,23 @@ fn webhook(args: &WebhookArgs) -> Status {
     }
 }
 
+/// `pss-fix krm`: one ResourceList from stdin to stdout; on error nothing is written.
+fn krm(out: &mut dyn Write) -> io::Result<Status> {
+    let result = inputs::read_stdin()
+        .map_err(|error| error.to_string())
+        .and_then(|input| pss_fix::krm::run(&input).map_err(|error| error.to_string()));
+    match result {
+        Ok(list) => {
+            out.write_all(list.as_bytes())?;
+            Ok(Status::Clean)
+        }
+        Err(message) => {
+            warn(None, &format!("krm: {message}"));
+            Ok(Status::Errors)
+        }
+    }
+}
+
 /// What a run found, decided once at the end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Status {
@@ -123,6 +144,8 @@ enum Mode {
     },
     Write {
         explain: bool,
+        /// `--write --check`: exit 1 when a file changed.
+        fail_on_change: bool,
     },
     Stdout {
         explain: bool,
@@ -150,7 +173,7 @@ impl Mode {
     fn explains(self) -> bool {
         match self {
             Mode::Diff { .. } => true,
-            Mode::Write { explain } | Mode::Stdout { explain } | Mode::FixCheck { explain } => {
+            Mode::Write { explain, .. } | Mode::Stdout { explain } | Mode::FixCheck { explain } => {
                 explain
             }
             Mode::Patch | Mode::Check { .. } => false,
@@ -161,7 +184,10 @@ impl Mode {
 fn fix_mode(args: &FixArgs) -> Mode {
     let explain = args.explain;
     if args.write {
-        Mode::Write { explain }
+        Mode::Write {
+            explain,
+            fail_on_change: args.check,
+        }
     } else if args.stdout {
         Mode::Stdout { explain }
     } else if args.check {
@@ -411,7 +437,14 @@ impl<'a> Report<'a> {
                     out.flush()?;
                 }
             }
-            Mode::Write { .. } => self.written += usize::from(manifest.fixed.is_some()),
+            Mode::Write { fail_on_change, .. } => {
+                if manifest.fixed.is_some() {
+                    self.written += 1;
+                    if fail_on_change {
+                        self.status = self.status.max(Status::Findings);
+                    }
+                }
+            }
             Mode::Stdout { .. } => {
                 out.write_all(manifest.fixed.as_deref().unwrap_or(&done.source).as_bytes())?
             }

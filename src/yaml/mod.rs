@@ -25,18 +25,30 @@
 //! - A change to an anchored node used by an alias, through an alias, or to a key that comes
 //!   from a merge key `<<` is refused: it would change every use.
 //!
+//! # Verification
+//! Each edited document's new text is parsed on its own (its slice of the stream runs from its
+//! `---` to the next document's start) and its value compared with the patched value, numbers
+//! by value; unedited documents keep their bytes. If a slice does not parse alone (a directive
+//! placed before the next document's `---`), the whole new stream is parsed and compared.
+//!
 //! # Limitations
-//! - Sequences are edited by diffing old and new values (common prefix and suffix kept, the
-//!   middle changed in place, then items removed or inserted), not by replaying each operation:
-//!   the value is always the patched one, but a `move` inside a sequence is shown as changes.
-//! - Keys that are aliases or collections (`*a: b`, `? [x]: y`) cannot be edited around; explicit
-//!   `? key` entries and comments between `-` and its item are not located and are refused.
-//! - New multi-line strings are written double-quoted with `\n` escapes, not as block scalars.
-//! - A block scalar with keep chomping (`|+`) followed by a new entry may lose trailing blank
-//!   lines; verification then refuses the edit.
+//! - Edits come from diffing the old and the patched value, not from replaying operations. In
+//!   a sequence, equal items stay and items of the same shape (mappings sharing an entry, such
+//!   as a container's `name`) are edited in place. A sequence that exactly one `add`/`remove`
+//!   of an item targets is changed at that index; with several such operations on one sequence
+//!   holding equal items, an insertion may land next to another equal item (the value is still
+//!   the patched one), and a `move` shows as a removal and an insertion.
+//! - Keys that are aliases or collections (`*a: b`, `? [x]: y`) cannot be edited around; a `?`
+//!   on a line before its key, and comments between `-` and its item, are not located: such
+//!   edits are refused (or verification refuses them).
+//! - Comments inside a multi-line flow collection are not tracked: removing an entry there also
+//!   removes a comment between it and the entry before.
+//! - New multi-line strings are written double-quoted with `\n` escapes, not as block scalars;
+//!   new strings are double-quoted when quoting is needed, whatever quotes the file prefers.
+//! - A block scalar's header is found as the first `|`/`>` after the previous token: an anchor
+//!   or tag name containing those characters in front of a block scalar confuses it.
 //! - `!!binary` scalars resolve to their base64 text (go-yaml decodes them); other custom tags
 //!   are read as their text.
-//! - Adding to an empty document (no node at all) is refused.
 
 mod edit;
 mod error;
@@ -550,6 +562,18 @@ mod tests {
             edit("a: 1\nb: 2", json!([{"op": "remove", "path": "/b"}])),
             "a: 1"
         );
+        let remove_b = json!([{"op": "remove", "path": "/b"}]);
+        assert_eq!(edit("a: 1\r\n# about b\r\nb: 2\r\n", remove_b), "a: 1\r\n");
+        let both = json!([{"op": "remove", "path": "/b"}, {"op": "add", "path": "/c", "value": 3}]);
+        assert_eq!(edit("a: 1\r\nb: 2", both), "a: 1\r\nc: 3");
+        let nested =
+            json!([{"op": "remove", "path": "/b"}, {"op": "add", "path": "/a/1/k", "value": 3}]);
+        assert_eq!(
+            edit("a:\n- x\n- j: 1\nb: 2", nested),
+            "a:\n- x\n- j: 1\n  k: 3"
+        );
+        let lone_cr = json!([{"op": "add", "path": "/b", "value": 2}]);
+        assert_eq!(edit("a: 1\r", lone_cr), "a: 1\rb: 2\r");
     }
 
     #[test]
@@ -579,6 +603,34 @@ mod tests {
             ),
             "a: |\n  text\n\nb: x\nc: 1\n"
         );
+    }
+
+    #[test]
+    fn root_block_scalars_are_replaced_with_their_header() {
+        let out = edit(
+            "--- |\n  ף\n",
+            json!([{"op": "replace", "path": "", "value": "x"}]),
+        );
+        assert_eq!(out, "--- x\n");
+    }
+
+    #[test]
+    fn empty_documents_can_be_filled() {
+        let stream = Stream::parse("a: 1\n---\n---\nb: 2\n").unwrap();
+        let fill = patch(json!([{"op": "add", "path": "", "value": {"c": [3]}}]));
+        assert_eq!(
+            stream.edit(&[(1, fill)]).unwrap(),
+            "a: 1\n---\nc:\n- 3\n---\nb: 2\n"
+        );
+        let scalar = patch(json!([{"op": "replace", "path": "", "value": "x"}]));
+        assert_eq!(
+            Stream::parse("---\n")
+                .unwrap()
+                .edit(&[(0, scalar)])
+                .unwrap(),
+            "---\nx\n"
+        );
+        assert!(Stream::parse("").unwrap().documents().is_empty());
     }
 
     #[test]
@@ -664,6 +716,24 @@ mod tests {
         assert_eq!(
             Stream::parse("y: 1\n").unwrap().documents()[0].value(),
             &json!({"true": 1})
+        );
+    }
+
+    #[test]
+    fn removing_or_replacing_what_holds_a_used_anchor_is_refused() {
+        let source = "a:\n  b: &x 1\nl:\n- &y {k: v}\nc: *x\nd: *y\n";
+        for ops in [
+            json!([{"op": "remove", "path": "/a"}]),
+            json!([{"op": "replace", "path": "/a", "value": 2}]),
+            json!([{"op": "remove", "path": "/l/0"}]),
+        ] {
+            let error = refused(source, ops);
+            assert!(error.message.contains("alias uses elsewhere"), "{error}");
+        }
+        let unused = "a: &x 1\nb: 2\n";
+        assert_eq!(
+            edit(unused, json!([{"op": "remove", "path": "/a"}])),
+            "b: 2\n"
         );
     }
 

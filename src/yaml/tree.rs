@@ -130,6 +130,8 @@ pub(crate) fn parse(source: &str) -> Result<Vec<Tree>, Error> {
         prev_end: 0,
         anchor_names: HashMap::new(),
         aliased: HashSet::new(),
+        entry_stack: Vec::new(),
+        item_stack: Vec::new(),
     };
     let mut trees = Vec::new();
     while let Some(spanned) = builder.next()? {
@@ -181,6 +183,10 @@ struct Builder<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> {
     prev_end: usize,
     anchor_names: HashMap<usize, String>,
     aliased: HashSet<usize>,
+    /// Entries and items of the collections being built, innermost last: each collection
+    /// takes its own off the top when it ends, so its `Vec` is allocated once at its size.
+    entry_stack: Vec<Entry>,
+    item_stack: Vec<Item>,
 }
 
 impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
@@ -280,7 +286,7 @@ impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
             }
             Event::MappingStart { flow, anchor } => {
                 let anchor_start = self.anchor_event(anchor)?;
-                let mut entries = Vec::new();
+                let base = self.entry_stack.len();
                 let end = loop {
                     let next = self.expect_next()?;
                     if let Event::MappingEnd = next.event {
@@ -305,16 +311,17 @@ impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
                     let start = if flow {
                         key.props_start
                     } else {
-                        self.indicator_before(key.props_start, '?')
+                        self.explicit_key_before(key.props_start)
                             .unwrap_or(key.props_start)
                     };
-                    entries.push(Entry {
+                    self.entry_stack.push(Entry {
                         start,
                         key,
                         colon,
                         value,
                     });
                 };
+                let entries: Vec<Entry> = self.entry_stack.drain(base..).collect();
                 let (start, end) = if flow {
                     (range.start, end)
                 } else {
@@ -335,7 +342,7 @@ impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
             }
             Event::SequenceStart { flow, anchor } => {
                 let anchor_start = self.anchor_event(anchor)?;
-                let mut items = Vec::new();
+                let base = self.item_stack.len();
                 let end = loop {
                     let next = self.expect_next()?;
                     if let Event::SequenceEnd = next.event {
@@ -352,8 +359,9 @@ impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
                         node.end = dash + 1;
                         node.props_start = node.start;
                     }
-                    items.push(Item { dash, node });
+                    self.item_stack.push(Item { dash, node });
                 };
+                let items: Vec<Item> = self.item_stack.drain(base..).collect();
                 let (start, end) = if flow {
                     (range.start, end)
                 } else {
@@ -390,14 +398,28 @@ impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
         let gap_start = gap_start.min(content.start);
         let header = self.source[gap_start..content.start]
             .find(['|', '>'])
-            .map_or(content.start, |at| gap_start + at);
-        let header_end = header
-            + self.source[header..]
-                .bytes()
-                .skip(1)
-                .take_while(|byte| matches!(byte, b'-' | b'+' | b'0'..=b'9'))
-                .count()
-            + 1;
+            .map(|at| gap_start + at)
+            .or_else(|| {
+                // No token before it in the gap (a document's root): the header ends the last
+                // non-blank line before the content.
+                let before = self.source[..content.start].trim_end();
+                let line_start = before.rfind(['\n', '\r']).map_or(0, |newline| newline + 1);
+                without_comment(&before[line_start..])
+                    .rfind(['|', '>'])
+                    .map(|at| line_start + at)
+            })
+            .unwrap_or(content.start);
+        // The header and its indicators (`|-`, `>+2`); nothing when it was not found.
+        let header_end = if matches!(self.source.as_bytes().get(header), Some(b'|' | b'>')) {
+            header
+                + 1
+                + self.source.as_bytes()[header + 1..]
+                    .iter()
+                    .take_while(|byte| matches!(byte, b'-' | b'+' | b'0'..=b'9'))
+                    .count()
+        } else {
+            header
+        };
         let mut content_end = content.start
             + self.source[content.start..content.end.max(content.start)]
                 .trim_end_matches([' ', '\t', '\r', '\n'])
@@ -431,6 +453,12 @@ impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
         let rest = &self.source[key_end..];
         let skipped = rest.len() - rest.trim_start_matches([' ', '\t']).len();
         (rest.as_bytes().get(skipped) == Some(&b':')).then_some(key_end + skipped)
+    }
+
+    /// The `?` of an explicit key written on the key's line (`? key`).
+    fn explicit_key_before(&self, key_start: usize) -> Option<usize> {
+        let before = self.source[..key_start].trim_end_matches([' ', '\t']);
+        before.ends_with('?').then(|| before.len() - 1)
     }
 
     /// The indicator (`-` of a block sequence item, `?` of an explicit key) right before a

@@ -418,6 +418,9 @@ impl Editor<'_> {
         slot: Slot,
         pointer: &str,
     ) -> Result<(), Error> {
+        if let Some(anchor) = self.used_anchor_in(node) {
+            return Err(self.refuse_held_anchor(node, pointer, anchor));
+        }
         let in_flow = slot.flow() || self.layout.json;
         let block_collection = matches!(new, Value::Object(map) if !map.is_empty())
             || matches!(new, Value::Array(items) if !items.is_empty());
@@ -428,10 +431,8 @@ impl Editor<'_> {
             let old_is_block_collection =
                 !node.is_flow() && matches!(node.kind, Kind::Map { .. } | Kind::Seq { .. });
             match slot {
+                Slot::Root if node.is_empty_null() => self.fill_empty_document(node, text),
                 _ if node.is_empty_null() => {
-                    if let Slot::Root = slot {
-                        return Err(self.refuse(node, pointer, "the document is empty"));
-                    }
                     self.splice(node.start, node.start, format!(" {text}"));
                 }
                 Slot::Value {
@@ -484,7 +485,12 @@ impl Editor<'_> {
                     self.splice(content_start, node.end, text);
                 }
             }
-            Slot::Root if !node.is_empty_null() => {
+            Slot::Root if node.is_empty_null() => {
+                let mut text = String::new();
+                self.layout.compact(&mut text, new, 0);
+                self.fill_empty_document(node, text);
+            }
+            Slot::Root => {
                 let mut text = String::new();
                 self.layout
                     .compact(&mut text, new, self.text.column(node.start));
@@ -543,8 +549,18 @@ impl Editor<'_> {
                 )),
                 (None, _) => match explicit.get(key) {
                     Some(indices) => {
-                        removed.extend(indices.iter().copied());
-                        Ok(())
+                        let held = indices.iter().find_map(|&index| {
+                            let entry = &entries[index];
+                            self.used_anchor_in(&entry.key)
+                                .or_else(|| self.used_anchor_in(&entry.value))
+                        });
+                        match held {
+                            Some(anchor) => Err(self.refuse_held_anchor(node, pointer, anchor)),
+                            None => {
+                                removed.extend(indices.iter().copied());
+                                Ok(())
+                            }
+                        }
                     }
                     None => Err(self.refuse(node, pointer, "its key is not a plain scalar")),
                 },
@@ -678,7 +694,18 @@ impl Editor<'_> {
                     pointer.truncate(depth);
                     result?;
                 }
-                Step::Remove(index) => removed.push(index),
+                Step::Remove(index) => {
+                    if let Some(anchor) = self.used_anchor_in(&items[index].node) {
+                        let mut item_pointer = pointer.clone();
+                        item_pointer.push_str(&format!("/{index}"));
+                        return Err(self.refuse_held_anchor(
+                            &items[index].node,
+                            &item_pointer,
+                            anchor,
+                        ));
+                    }
+                    removed.push(index);
+                }
                 Step::Insert { before, new: range } => {
                     self.insert_items(node, &elements, before, &new[range], children_flow);
                 }
@@ -746,6 +773,49 @@ impl Editor<'_> {
             }
             self.splice(start, start, text);
         }
+    }
+
+    /// Writes the content of an empty document where its (empty) root is: on a line of its
+    /// own after a `---`, else at the start of the line.
+    fn fill_empty_document(&mut self, node: &Node, text: String) {
+        let after_marker = !self.text.source[self.text.line_start(node.start)..node.start]
+            .trim()
+            .is_empty();
+        let text = if after_marker {
+            format!("{}{text}", self.layout.line_break)
+        } else {
+            text
+        };
+        self.splice(node.start, node.start, text);
+    }
+
+    /// An anchor defined in `node`'s subtree that an alias uses: replacing or removing the
+    /// subtree would leave that alias dangling.
+    fn used_anchor_in(&self, node: &Node) -> Option<usize> {
+        if self.anchored.is_empty() {
+            return None;
+        }
+        if node.anchor != 0 && self.anchored.contains_key(&node.anchor) {
+            return Some(node.anchor);
+        }
+        match &node.kind {
+            Kind::Map { entries, .. } => entries.iter().find_map(|entry| {
+                self.used_anchor_in(&entry.key)
+                    .or_else(|| self.used_anchor_in(&entry.value))
+            }),
+            Kind::Seq { items, .. } => items
+                .iter()
+                .find_map(|item| self.used_anchor_in(&item.node)),
+            Kind::Scalar { .. } | Kind::Alias { .. } => None,
+        }
+    }
+
+    fn refuse_held_anchor(&self, node: &Node, pointer: &str, anchor: usize) -> Error {
+        let why = format!(
+            "it holds anchor `&{}`, which an alias uses elsewhere; removing or replacing it would break that alias",
+            self.anchor_name(anchor)
+        );
+        self.refuse(node, pointer, &why)
     }
 
     /// The keys a merge key's value brings in.

@@ -49,7 +49,6 @@
 //!   or tag name containing those characters in front of a block scalar confuses it.
 //! - `!!binary` scalars resolve to their base64 text (go-yaml decodes them); other custom tags
 //!   are read as their text.
-//! - Adding to an empty document (no node at all) is refused.
 
 mod edit;
 mod error;
@@ -616,6 +615,25 @@ mod tests {
     }
 
     #[test]
+    fn empty_documents_can_be_filled() {
+        let stream = Stream::parse("a: 1\n---\n---\nb: 2\n").unwrap();
+        let fill = patch(json!([{"op": "add", "path": "", "value": {"c": [3]}}]));
+        assert_eq!(
+            stream.edit(&[(1, fill)]).unwrap(),
+            "a: 1\n---\nc:\n- 3\n---\nb: 2\n"
+        );
+        let scalar = patch(json!([{"op": "replace", "path": "", "value": "x"}]));
+        assert_eq!(
+            Stream::parse("---\n")
+                .unwrap()
+                .edit(&[(0, scalar)])
+                .unwrap(),
+            "---\nx\n"
+        );
+        assert!(Stream::parse("").unwrap().documents().is_empty());
+    }
+
+    #[test]
     fn multi_document_streams_edit_only_their_document() {
         let source = "%YAML 1.1\n---\nkind: ConfigMap\n...\n---\nkind: Pod\nspec: {}\n";
         let stream = Stream::parse(source).unwrap();
@@ -698,6 +716,24 @@ mod tests {
         assert_eq!(
             Stream::parse("y: 1\n").unwrap().documents()[0].value(),
             &json!({"true": 1})
+        );
+    }
+
+    #[test]
+    fn removing_or_replacing_what_holds_a_used_anchor_is_refused() {
+        let source = "a:\n  b: &x 1\nl:\n- &y {k: v}\nc: *x\nd: *y\n";
+        for ops in [
+            json!([{"op": "remove", "path": "/a"}]),
+            json!([{"op": "replace", "path": "/a", "value": 2}]),
+            json!([{"op": "remove", "path": "/l/0"}]),
+        ] {
+            let error = refused(source, ops);
+            assert!(error.message.contains("alias uses elsewhere"), "{error}");
+        }
+        let unused = "a: &x 1\nb: 2\n";
+        assert_eq!(
+            edit(unused, json!([{"op": "remove", "path": "/a"}])),
+            "b: 2\n"
         );
     }
 

@@ -158,8 +158,12 @@ impl Stream {
             }
             let range = document.tree.range.clone();
             let slice = edit::apply(&self.source, range.clone(), &mut edit)?;
+            // Alone, a slice needs no final line break; before the next document it does.
+            let breaks_before_next = range.end == self.source.len()
+                || !self.source[..range.end].ends_with(['\n', '\r'])
+                || slice.ends_with(['\n', '\r']);
             match Stream::parse(&slice) {
-                Ok(alone) if alone.documents.len() == 1 => {
+                Ok(alone) if alone.documents.len() == 1 && breaks_before_next => {
                     if !value::same(new, &alone.documents[0].value) {
                         return Err(self.not_faithful(index));
                     }

@@ -297,11 +297,12 @@ impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
                     let first = self.expect_next()?;
                     let mut value = self.node(first)?;
                     if value.is_empty_null() {
-                        if let Some(colon) = colon {
-                            value.start = colon + 1;
-                            value.end = colon + 1;
-                            value.props_start = value.props_start.min(value.start);
-                        }
+                        // An empty value sits right after its `:`, or after its key when there
+                        // is none (`? key`): the parser may place it at the next token.
+                        let at = colon.map_or(key.end, |colon| colon + 1);
+                        value.start = at;
+                        value.end = at;
+                        value.props_start = value.props_start.min(at);
                     }
                     let colon = colon.or_else(|| {
                         // `? key` / `: value` on its own line.
@@ -420,10 +421,15 @@ impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
         } else {
             header
         };
-        let mut content_end = content.start
-            + self.source[content.start..content.end.max(content.start)]
-                .trim_end_matches([' ', '\t', '\r', '\n'])
-                .len();
+        let text = self.source[content.start..content.end.max(content.start)]
+            .trim_end_matches([' ', '\t', '\r', '\n']);
+        // An empty block scalar ends with its header (its content range may start on the next
+        // line, after the line break).
+        let mut content_end = if text.is_empty() {
+            header_end.min(self.source.len())
+        } else {
+            content.start + text.len()
+        };
         if self.source[header..header_end.min(self.source.len())].contains('+') {
             // Keep chomping: the blank lines after the last text are content too.
             content_end = self.after_blank_lines(content_end);

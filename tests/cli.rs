@@ -39,7 +39,7 @@ fn fix_prints_a_diff_that_git_apply_takes_and_explains_on_stderr() {
         "untouched files have no diff"
     );
     let explanation = stderr(&output);
-    assert!(explanation.contains("Deployment/shop/web [restricted latest, from --level]"));
+    assert!(explanation.contains("Deployment/shop/web [restricted latest]"));
     assert!(explanation.contains("  fixed allowPrivilegeEscalation (restricted, "));
     assert!(explanation.contains("/spec/template/spec/containers/0/securityContext"));
     // The printed diff, applied, gives exactly what --write writes.

@@ -49,14 +49,15 @@ pub fn write_explanation(
     if workload.changes.is_empty() && workload.unfixable.is_empty() {
         return Ok(());
     }
+    // The level's origin is worth saying only when it varies per workload (--level namespace).
     let source = match workload.held_to.source {
-        LevelSource::Flag => "from --level",
-        LevelSource::Namespace => "from its namespace",
-        LevelSource::Default => "namespace unknown, --default-level",
+        LevelSource::Flag => "",
+        LevelSource::Namespace => ", from its namespace",
+        LevelSource::Default => ", namespace unknown, --default-level",
     };
     writeln!(
         out,
-        "{file}:{}:{}: {} [{}, {source}]",
+        "{file}:{}:{}: {} [{}{source}]",
         workload.line,
         workload.column,
         workload_name(workload),

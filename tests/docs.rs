@@ -60,14 +60,14 @@ fn lines_match(expected: &[String], actual: &[&str]) -> bool {
 }
 
 fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
+    fs::create_dir_all(to).expect("sandbox directory should be creatable");
+    for entry in fs::read_dir(from).expect("example tree should be readable") {
+        let entry = entry.expect("example tree should be readable");
         let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
+        if entry.file_type().expect("example file type should be readable").is_dir() {
             copy_tree(&entry.path(), &target);
         } else {
-            fs::copy(entry.path(), &target).unwrap();
+            fs::copy(entry.path(), &target).expect("example file should copy");
         }
     }
 }
@@ -82,7 +82,7 @@ fn run_step(step: &Step, sandbox: &Path, path: &str) -> String {
         .env("NO_COLOR", "1")
         .env_remove("CLICOLOR_FORCE")
         .output()
-        .unwrap();
+        .expect("sh should run");
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 

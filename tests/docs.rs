@@ -64,7 +64,11 @@ fn copy_tree(from: &Path, to: &Path) {
     for entry in fs::read_dir(from).expect("example tree should be readable") {
         let entry = entry.expect("example tree should be readable");
         let target = to.join(entry.file_name());
-        if entry.file_type().expect("example file type should be readable").is_dir() {
+        if entry
+            .file_type()
+            .expect("example file type should be readable")
+            .is_dir()
+        {
             copy_tree(&entry.path(), &target);
         } else {
             fs::copy(entry.path(), &target).expect("example file should copy");

@@ -41,6 +41,10 @@ use std::collections::BTreeSet;
 /// Annotation naming the controls not to fix in one workload.
 pub const SKIP_ANNOTATION: &str = "pss-fix.dev/skip";
 
+/// The config key of the default level; callers that treat an unset default differently
+/// (files: restricted, the webhook: privileged) look for it.
+pub const DEFAULT_LEVEL_KEY: &str = "defaultLevel";
+
 /// The UID set with `runAsNonRoot` by default: the distroless `nonroot` user.
 pub const DEFAULT_RUN_AS_USER: i64 = 65532;
 
@@ -228,7 +232,7 @@ impl Config {
                         .parse()
                         .map_err(|_| invalid(key, value, "expected latest or v1.N"))?
                 }
-                "defaultLevel" => {
+                DEFAULT_LEVEL_KEY => {
                     config.default_level = match string(value, key)? {
                         "privileged" => None,
                         text => Some(text.parse().map_err(|_| {

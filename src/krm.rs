@@ -18,13 +18,11 @@
 //! files). Violations left are `warning` results, so the build goes on and PSA judges them;
 //! input that is not a ResourceList, or an edit that fails verification, is an error.
 
-use crate::config::{self, Config, LevelChoice};
-use crate::manifest::{Enforce, Manifest, Policies, WorkloadReport};
-use crate::pss::Level;
+use crate::config::{self, Config};
+use crate::manifest::{self, Enforce, Manifest, Policies, WorkloadReport};
 use crate::yaml;
 use json_patch::{AddOperation, Patch, PatchOperation};
 use serde_json::{json, Map, Value};
-use std::collections::HashMap;
 
 /// The ResourceList versions kustomize and kpt send.
 const API_VERSIONS: [&str; 2] = ["config.kubernetes.io/v1", "config.kubernetes.io/v1alpha1"];
@@ -47,7 +45,8 @@ pub fn run(input: &str) -> Result<String, Error> {
     let stream = yaml::Stream::parse(input)?;
     let list = resource_list(&stream)?;
     let (config, has_default_level) = function_config(list.get("functionConfig"))?;
-    let mut policies = policies(config, has_default_level);
+    let default_level = manifest::manifest_default_level(&config, has_default_level);
+    let mut policies = Policies::new(config, default_level);
     if policies.fixed.is_none() {
         policies.learn_namespaces(list);
     }
@@ -107,11 +106,9 @@ fn function_config(function_config: Option<&Value>) -> Result<(Config, bool), Er
         }
         Value::Object(settings)
     };
-    let has_default_level = settings.get(DEFAULT_LEVEL_KEY).is_some();
+    let has_default_level = settings.get(config::DEFAULT_LEVEL_KEY).is_some();
     Ok((Config::from_value(&settings)?, has_default_level))
 }
-
-const DEFAULT_LEVEL_KEY: &str = "defaultLevel";
 
 /// A ConfigMap's `data`, each string value read as YAML.
 fn config_map_settings(config_map: &Value) -> Result<Value, Error> {
@@ -132,26 +129,6 @@ fn config_map_settings(config_map: &Value) -> Result<Value, Error> {
         settings.insert(key.clone(), parsed);
     }
     Ok(Value::Object(settings))
-}
-
-/// Policies for a stream: the config's level, or Namespace labels with unknown namespaces held
-/// to the config's `defaultLevel` when it sets one, else restricted (as for files).
-fn policies(config: Config, has_default_level: bool) -> Policies {
-    let version = config.version;
-    let default_level = if has_default_level {
-        config.default_level
-    } else {
-        Some(Level::Restricted)
-    };
-    Policies {
-        fixed: match config.level {
-            LevelChoice::Fixed(level) => Some((level, version)),
-            LevelChoice::Namespace => None,
-        },
-        default: default_level.map_or(Enforce::Privileged, |level| Enforce::Level(level, version)),
-        namespaces: HashMap::new(),
-        config,
-    }
 }
 
 /// The KRM results for one workload: an `info` per change, a `warning` per violation left.

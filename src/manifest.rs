@@ -5,7 +5,7 @@
 //! where workload-relative patches become document-relative ones (List items) and where
 //! findings get their FILE:LINE:COL. It knows nothing of paths, output formats or exit codes.
 
-use crate::config::Config;
+use crate::config::{Config, LevelChoice};
 use crate::plan::{self, Change, HardeningGap, Plan, Unfixable};
 use crate::pss::{self, Level, Version, Violation};
 use crate::workload;
@@ -67,6 +67,23 @@ impl Policies {
         }
     }
 
+    /// Policies from a resolved config: its level and version; with `level: namespace`,
+    /// workloads of unknown or unlabelled namespaces are held to `default_level` (`None`:
+    /// privileged) at the config's version.
+    pub fn new(config: Config, default_level: Option<Level>) -> Policies {
+        let version = config.version;
+        Policies {
+            fixed: match config.level {
+                LevelChoice::Fixed(level) => Some((level, version)),
+                LevelChoice::Namespace => None,
+            },
+            default: default_level
+                .map_or(Enforce::Privileged, |level| Enforce::Level(level, version)),
+            namespaces: HashMap::new(),
+            config,
+        }
+    }
+
     /// What `namespace` (a workload's `metadata.namespace`) is held to.
     pub fn held_to(&self, namespace: Option<&str>) -> HeldTo {
         if let Some((level, version)) = self.fixed {
@@ -91,6 +108,18 @@ impl Policies {
     /// enforce label.
     pub fn learn_namespaces(&mut self, document: &Value) {
         self.namespaces.extend(namespaces(document));
+    }
+}
+
+/// The level for workloads whose namespace is unknown or unlabelled, in files and streams:
+/// the config's `defaultLevel` when it sets one, else restricted. PSA's own default for an
+/// unlabelled namespace is privileged (the webhook's default), but a file does not say which
+/// cluster it goes to.
+pub fn manifest_default_level(config: &Config, config_sets_default: bool) -> Option<Level> {
+    if config_sets_default {
+        config.default_level
+    } else {
+        Some(Level::Restricted)
     }
 }
 

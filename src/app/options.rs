@@ -9,18 +9,14 @@
 use super::inputs::{self, InputError};
 use pss_fix::cli::{LevelArg, Selection};
 use pss_fix::config::{Config, LevelChoice};
-use pss_fix::manifest::{Enforce, Policies};
+use pss_fix::manifest::{manifest_default_level, Policies};
 use pss_fix::pss::Level;
 use pss_fix::yaml;
 use serde_json::Value;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// The config file read when `--config` is not given and it exists.
 pub const DEFAULT_CONFIG: &str = ".pss-fix.yaml";
-
-/// The key of the config file that sets the default level (see [`policies`]).
-const DEFAULT_LEVEL_KEY: &str = "defaultLevel";
 
 /// Builds the policies of the run from the flags and the config file. The namespace table is
 /// left empty.
@@ -30,30 +26,18 @@ pub fn policies(selection: &Selection) -> Result<Policies, InputError> {
         None => (Config::default(), false),
     };
     apply_flags(selection, &mut config);
-    let level = match selection.level {
+    config.level = match selection.level {
         Some(LevelArg::Baseline) => LevelChoice::Fixed(Level::Baseline),
         Some(LevelArg::Restricted) => LevelChoice::Fixed(Level::Restricted),
         Some(LevelArg::Namespace) => LevelChoice::Namespace,
         None => config.level,
     };
-    let version = selection.pss_version.unwrap_or(config.version);
-    // The config's `defaultLevel` defaults to privileged (what a cluster does with an
-    // unlabelled namespace, for the webhook); for files we hold unknown namespaces to
-    // restricted unless the config says otherwise, because a file does not say where it goes.
+    config.version = selection.pss_version.unwrap_or(config.version);
     let default_level = match selection.default_level {
         Some(flag) => flag.level(),
-        None if has_default_level => config.default_level,
-        None => Some(Level::Restricted),
+        None => manifest_default_level(&config, has_default_level),
     };
-    Ok(Policies {
-        fixed: match level {
-            LevelChoice::Fixed(level) => Some((level, version)),
-            LevelChoice::Namespace => None,
-        },
-        default: default_level.map_or(Enforce::Privileged, |level| Enforce::Level(level, version)),
-        namespaces: HashMap::new(),
-        config,
-    })
+    Ok(Policies::new(config, default_level))
 }
 
 fn config_path(selection: &Selection) -> Option<PathBuf> {
@@ -81,7 +65,10 @@ pub fn load_config(path: &Path) -> Result<(Config, bool), InputError> {
         position: None,
         message: error.to_string(),
     })?;
-    Ok((config, value.get(DEFAULT_LEVEL_KEY).is_some()))
+    Ok((
+        config,
+        value.get(pss_fix::config::DEFAULT_LEVEL_KEY).is_some(),
+    ))
 }
 
 /// Lets the flags the user gave override the config.
@@ -114,6 +101,7 @@ mod tests {
     use super::*;
     use clap::FromArgMatches;
     use pss_fix::cli::{Cli, Command};
+    use pss_fix::manifest::Enforce;
     use pss_fix::pss::Version;
 
     fn selection(args: &[&str]) -> Selection {

@@ -42,6 +42,21 @@ pub(crate) fn line_column(source: &str, offset: usize) -> (usize, usize) {
     (line, column_text.chars().count() + 1)
 }
 
+/// The byte offsets where lines start (the first is 0), after LF, CRLF and a lone CR.
+pub(crate) fn line_starts(bytes: &[u8]) -> Vec<usize> {
+    let mut starts = vec![0];
+    starts.extend(
+        bytes
+            .iter()
+            .enumerate()
+            .filter(|&(at, &byte)| {
+                byte == b'\n' || (byte == b'\r' && bytes.get(at + 1) != Some(&b'\n'))
+            })
+            .map(|(at, _)| at + 1),
+    );
+    starts
+}
+
 /// The line breaks in `bytes`: LF, CRLF, and a lone CR (YAML allows all three).
 pub(crate) fn line_breaks(bytes: &[u8]) -> usize {
     bytes

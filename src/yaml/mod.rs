@@ -68,6 +68,9 @@ use tree::{Kind, Node, Tree};
 pub struct Stream {
     source: String,
     documents: Vec<Document>,
+    /// Byte offsets where each line starts, computed on the first [`Stream::location`] so
+    /// that locating many findings in a large file is not quadratic.
+    line_starts: std::sync::OnceLock<Vec<usize>>,
 }
 
 /// One document of a stream.
@@ -95,6 +98,7 @@ impl Stream {
         Ok(Stream {
             source: source.to_owned(),
             documents,
+            line_starts: std::sync::OnceLock::new(),
         })
     }
 
@@ -260,7 +264,23 @@ impl Stream {
                 None => break,
             }
         }
-        error::line_column(&self.source, offset)
+        self.line_column(offset)
+    }
+
+    /// 1-based (line, column in characters) of byte `offset`, as [`error::line_column`]
+    /// computes it, through the cached line starts.
+    fn line_column(&self, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(self.source.len());
+        while !self.source.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let starts = self
+            .line_starts
+            .get_or_init(|| error::line_starts(self.source.as_bytes()));
+        let line = starts.partition_point(|&start| start <= offset);
+        let line_start = starts[line - 1];
+        let column_text = self.source[line_start..offset].trim_start_matches('\u{feff}');
+        (line, column_text.chars().count() + 1)
     }
 
     /// The byte range of the node at `pointer` (RFC 6901) in document `document`, or of its
@@ -809,6 +829,21 @@ mod tests {
             &source[stream.range(0, "/a/q")],
             source[..source.len() - 5].to_owned()
         );
+    }
+
+    #[test]
+    fn cached_line_columns_agree_with_scanning_for_every_offset() {
+        let source = "\u{feff}a: 1\r\nb: h\u{e9}llo\rc:\n  - \u{65e5}\n\nd: 2";
+        let stream = Stream::parse(source).expect("parses");
+        // Inside a CRLF (no node starts there) the scan counts the CR as a lone one.
+        let inside_crlf = |offset: usize| source.get(offset - 1..=offset) == Some("\r\n");
+        for offset in (0..=source.len() + 1).filter(|&offset| offset == 0 || !inside_crlf(offset)) {
+            assert_eq!(
+                stream.line_column(offset),
+                error::line_column(source, offset),
+                "offset {offset}"
+            );
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use crate::config::Exemptions;
 use crate::plan::{Change, Policy, Safety, Unfixable};
 use crate::pss::catalog::Remedy;
-use crate::pss::pod::Pod;
+use crate::pss::pod::{lookup, lookup_mut, unescape, Pod};
 use serde_json::{Map, Value};
 
 /// Reason recorded when `--safe-only` keeps a remedy out.
@@ -132,7 +132,7 @@ impl<'p> Fixer<'p> {
         if !self.permit(check, remedy, &path, container) {
             return false;
         }
-        if self.windows && self.object.pointer(&path).is_none() && adds_linux_only(&path) {
+        if self.windows && lookup(&self.object, &path).is_none() && adds_linux_only(&path) {
             self.refuse(check, &path, WINDOWS_REASON);
             return false;
         }
@@ -154,7 +154,7 @@ impl<'p> Fixer<'p> {
         value: Value,
         container: Option<&str>,
     ) -> bool {
-        if !matches!(self.object.pointer(path), Some(Value::Array(_))) {
+        if !matches!(lookup(&self.object, path), Some(Value::Array(_))) {
             let (parent, key) = split_last(path);
             return self.set(
                 check,
@@ -168,7 +168,7 @@ impl<'p> Fixer<'p> {
         if !self.permit(check, remedy, path, container) {
             return false;
         }
-        if let Some(Value::Array(items)) = self.object.pointer_mut(path) {
+        if let Some(Value::Array(items)) = lookup_mut(&mut self.object, path) {
             items.push(value);
         }
         self.record(check, remedy, path.to_string());
@@ -187,7 +187,7 @@ impl<'p> Fixer<'p> {
             return false;
         }
         let (parent, key) = split_last(path);
-        let removed = match self.object.pointer_mut(parent) {
+        let removed = match lookup_mut(&mut self.object, parent) {
             Some(Value::Object(map)) => map.shift_remove(&key).is_some(),
             Some(Value::Array(items)) => match key.parse::<usize>() {
                 Ok(index) if index < items.len() => {
@@ -223,7 +223,7 @@ fn adds_linux_only(path: &str) -> bool {
 /// The parent pointer and the unescaped last token of `path`.
 fn split_last(path: &str) -> (&str, String) {
     let (parent, last) = path.rsplit_once('/').unwrap_or(("", path));
-    (parent, last.replace("~1", "/").replace("~0", "~"))
+    (parent, unescape(last).into_owned())
 }
 
 /// The object at `pointer`, creating missing or `null` objects on the way.
@@ -231,12 +231,18 @@ fn ensure_object<'v>(root: &'v mut Value, pointer: &str) -> Option<&'v mut Map<S
     let mut current = root;
     if !pointer.is_empty() {
         for token in pointer.trim_start_matches('/').split('/') {
-            let token = token.replace("~1", "/").replace("~0", "~");
+            let token = unescape(token);
             if current.is_null() {
                 *current = Value::Object(Map::new());
             }
             current = match current {
-                Value::Object(map) => map.entry(token).or_insert(Value::Null),
+                // Most parents exist: look up before allocating a key for a new one.
+                Value::Object(map) => {
+                    if !map.contains_key(token.as_ref()) {
+                        map.insert(token.to_string(), Value::Null);
+                    }
+                    map.get_mut(token.as_ref())?
+                }
                 Value::Array(items) => items.get_mut(token.parse::<usize>().ok()?)?,
                 _ => return None,
             };

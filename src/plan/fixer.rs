@@ -1,12 +1,16 @@
 //! The editing side of a plan: a copy of the workload the remedies change, with every change
 //! recorded (and every refused one, with its reason). The patch is computed afterwards from
 //! the copy (see `diff`), so remedies only say what the result must be.
+//!
+//! The copy is made on the first edit: a compliant workload, the common case at admission,
+//! costs no copy, no re-check and no diff (see [`Fixer::untouched`]).
 
 use crate::config::Exemptions;
 use crate::plan::{Change, Policy, Safety, Unfixable};
 use crate::pss::catalog::Remedy;
 use crate::pss::pod::{lookup, lookup_mut, unescape, Pod};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// Reason recorded when `--safe-only` keeps a remedy out.
 pub const SAFE_ONLY_REASON: &str = "changes behaviour; not applied with --safe-only";
@@ -34,7 +38,7 @@ const LINUX_ONLY: [&str; 12] = [
 /// The workload copy under repair.
 #[derive(Debug)]
 pub struct Fixer<'p> {
-    object: Value,
+    object: Cow<'p, Value>,
     policy: &'p Policy,
     windows: bool,
     pub(crate) changes: Vec<Change>,
@@ -42,10 +46,10 @@ pub struct Fixer<'p> {
 }
 
 impl<'p> Fixer<'p> {
-    pub fn new(object: Value, policy: &'p Policy) -> Fixer<'p> {
-        let windows = Pod::of(&object).is_some_and(|pod| pod.is_windows());
+    pub fn new(workload: &'p Value, policy: &'p Policy) -> Fixer<'p> {
+        let windows = Pod::of(workload).is_some_and(|pod| pod.is_windows());
         Fixer {
-            object,
+            object: Cow::Borrowed(workload),
             policy,
             windows,
             changes: Vec::new(),
@@ -68,6 +72,12 @@ impl<'p> Fixer<'p> {
 
     pub fn object(&self) -> &Value {
         &self.object
+    }
+
+    /// True when no edit was attempted, so the object is the workload itself; `false` does
+    /// not mean it changed.
+    pub fn untouched(&self) -> bool {
+        matches!(self.object, Cow::Borrowed(_))
     }
 
     /// Whether `check` is exempted for any of `containers` (then a pod-level field, which
@@ -136,7 +146,7 @@ impl<'p> Fixer<'p> {
             self.refuse(check, &path, WINDOWS_REASON);
             return false;
         }
-        let Some(target) = ensure_object(&mut self.object, parent) else {
+        let Some(target) = ensure_object(self.object.to_mut(), parent) else {
             self.refuse(check, &path, "the parent field is not an object");
             return false;
         };
@@ -168,7 +178,7 @@ impl<'p> Fixer<'p> {
         if !self.permit(check, remedy, path, container) {
             return false;
         }
-        if let Some(Value::Array(items)) = lookup_mut(&mut self.object, path) {
+        if let Some(Value::Array(items)) = lookup_mut(self.object.to_mut(), path) {
             items.push(value);
         }
         self.record(check, remedy, path.to_string());
@@ -187,7 +197,7 @@ impl<'p> Fixer<'p> {
             return false;
         }
         let (parent, key) = split_last(path);
-        let removed = match lookup_mut(&mut self.object, parent) {
+        let removed = match lookup_mut(self.object.to_mut(), parent) {
             Some(Value::Object(map)) => map.shift_remove(&key).is_some(),
             Some(Value::Array(items)) => match key.parse::<usize>() {
                 Ok(index) if index < items.len() => {

@@ -9,6 +9,7 @@
 use crate::workload;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::fmt::Write as _;
 
 /// The pod of one workload.
@@ -22,6 +23,8 @@ pub struct Pod<'a> {
     pub spec_at: &'static str,
     /// A Pod, not a template: only Pods get hostPort defaulted from hostNetwork.
     pub is_pod: bool,
+    /// [`Pod::containers`], listed on first use: every check and most remedies visit them.
+    containers: OnceCell<Vec<Container<'a>>>,
 }
 
 /// One container of any of the three lists.
@@ -57,6 +60,7 @@ impl<'a> Pod<'a> {
             metadata_at: pointers.metadata,
             spec_at: pointers.spec,
             is_pod: kind == "Pod",
+            containers: OnceCell::new(),
         })
     }
 
@@ -109,7 +113,11 @@ impl<'a> Pod<'a> {
     }
 
     /// Every container: init containers, then containers, then ephemeral containers.
-    pub fn containers(&self) -> Vec<Container<'a>> {
+    pub fn containers(&self) -> &[Container<'a>] {
+        self.containers.get_or_init(|| self.list_containers())
+    }
+
+    fn list_containers(&self) -> Vec<Container<'a>> {
         let mut found = Vec::new();
         for list in CONTAINER_LISTS {
             let Some(items) = self.field(list).and_then(Value::as_array) else {

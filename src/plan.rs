@@ -97,7 +97,7 @@ pub const NO_REMEDY_REASON: &str = "not fixed by any remedy";
 pub fn plan(workload: &Value, policy: &Policy) -> Plan {
     let violations = crate::pss::check(workload, policy.level, policy.version);
     let hardening_gaps = hardening::gaps(workload, &policy.hardening);
-    let mut fixer = fixer::Fixer::new(workload.clone(), policy);
+    let mut fixer = fixer::Fixer::new(workload, policy);
     for violation in &violations {
         if policy.exemptions.exempts(&violation.check) {
             let source = policy.exemptions.source.as_deref().unwrap_or("config");
@@ -110,7 +110,14 @@ pub fn plan(workload: &Value, policy: &Policy) -> Plan {
         }
     }
     hardening::remedy(&mut fixer);
-    let remaining = crate::pss::check(fixer.object(), policy.level, policy.version);
+    // Checks are pure: an object no remedy edited has the violations it started with.
+    let rechecked;
+    let remaining = if fixer.untouched() {
+        &violations
+    } else {
+        rechecked = crate::pss::check(fixer.object(), policy.level, policy.version);
+        &rechecked
+    };
     let mut unfixable = Vec::new();
     for violation in remaining {
         let reasons: Vec<_> = fixer
@@ -128,7 +135,11 @@ pub fn plan(workload: &Value, policy: &Policy) -> Plan {
         }
         unfixable.extend(reasons);
     }
-    let patch = json_patch::Patch(diff::diff(workload, fixer.object()));
+    let patch = if fixer.untouched() {
+        json_patch::Patch(Vec::new())
+    } else {
+        json_patch::Patch(diff::diff(workload, fixer.object()))
+    };
     Plan {
         patch,
         changes: std::mem::take(&mut fixer.changes),
@@ -218,6 +229,28 @@ mod tests {
             ]
         );
         assert!(super::hardening::gaps(&patched, &policy.hardening).is_empty());
+    }
+
+    #[test]
+    fn an_untouched_workload_keeps_its_violations_and_gets_no_patch() {
+        let pod = restricted_pod(json!({}), json!({"hostNetwork": true}));
+        let mut policy = policy(Restricted, "latest");
+        policy
+            .exemptions
+            .controls
+            .insert("hostnamespaces".to_string());
+        let plan = super::plan(&pod, &policy);
+        assert!(plan.patch.0.is_empty() && plan.changes.is_empty());
+        let unfixable: Vec<_> = plan
+            .unfixable
+            .iter()
+            .map(|u| (u.check.as_str(), u.path.as_str(), u.reason.as_str()))
+            .collect();
+        assert_eq!(
+            unfixable,
+            [("hostNamespaces", "/spec/hostNetwork", "exempted by config")]
+        );
+        assert_eq!(plan.violations.len(), 1);
     }
 
     fn plan_gaps(pod: &serde_json::Value, policy: &super::Policy) -> Vec<String> {

@@ -11,22 +11,26 @@ use serde_json::Value;
 /// The operations that turn `old` into `new`.
 pub fn diff(old: &Value, new: &Value) -> Vec<PatchOperation> {
     let mut ops = Vec::new();
-    walk(&PointerBuf::root(), old, new, &mut ops);
+    if old != new {
+        walk(&PointerBuf::root(), old, new, &mut ops);
+    }
     ops
 }
 
+/// The operations for `old` and `new`, which differ. Equal children are skipped before their
+/// pointer is built: most of a workload is untouched, and each subtree is compared once per
+/// changed ancestor rather than once per ancestor.
 fn walk(at: &PointerBuf, old: &Value, new: &Value, ops: &mut Vec<PatchOperation>) {
-    if old == new {
-        return;
-    }
     match (old, new) {
         (Value::Object(before), Value::Object(after)) => {
             for (key, value) in after {
-                let path = at.with_trailing_token(key.as_str());
                 match before.get(key) {
-                    Some(previous) => walk(&path, previous, value, ops),
+                    Some(previous) if previous == value => {}
+                    Some(previous) => {
+                        walk(&at.with_trailing_token(key.as_str()), previous, value, ops)
+                    }
                     None => ops.push(PatchOperation::Add(AddOperation {
-                        path,
+                        path: at.with_trailing_token(key.as_str()),
                         value: value.clone(),
                     })),
                 }
@@ -39,7 +43,9 @@ fn walk(at: &PointerBuf, old: &Value, new: &Value, ops: &mut Vec<PatchOperation>
         }
         (Value::Array(before), Value::Array(after)) if before.len() == after.len() => {
             for (index, (previous, value)) in before.iter().zip(after).enumerate() {
-                walk(&at.with_trailing_token(index), previous, value, ops);
+                if previous != value {
+                    walk(&at.with_trailing_token(index), previous, value, ops);
+                }
             }
         }
         (Value::Array(before), Value::Array(after)) if after.starts_with(before) => {

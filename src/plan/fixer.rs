@@ -1,12 +1,16 @@
 //! The editing side of a plan: a copy of the workload the remedies change, with every change
 //! recorded (and every refused one, with its reason). The patch is computed afterwards from
 //! the copy (see `diff`), so remedies only say what the result must be.
+//!
+//! The copy is made on the first edit: a compliant workload, the common case at admission,
+//! costs no copy, no re-check and no diff (see [`Fixer::untouched`]).
 
 use crate::config::Exemptions;
 use crate::plan::{Change, Policy, Safety, Unfixable};
 use crate::pss::catalog::Remedy;
-use crate::pss::pod::Pod;
+use crate::pss::pod::{lookup, lookup_mut, unescape, Pod};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// Reason recorded when `--safe-only` keeps a remedy out.
 pub const SAFE_ONLY_REASON: &str = "changes behaviour; not applied with --safe-only";
@@ -34,7 +38,7 @@ const LINUX_ONLY: [&str; 12] = [
 /// The workload copy under repair.
 #[derive(Debug)]
 pub struct Fixer<'p> {
-    object: Value,
+    object: Cow<'p, Value>,
     policy: &'p Policy,
     windows: bool,
     pub(crate) changes: Vec<Change>,
@@ -42,10 +46,10 @@ pub struct Fixer<'p> {
 }
 
 impl<'p> Fixer<'p> {
-    pub fn new(object: Value, policy: &'p Policy) -> Fixer<'p> {
-        let windows = Pod::of(&object).is_some_and(|pod| pod.is_windows());
+    pub fn new(workload: &'p Value, policy: &'p Policy) -> Fixer<'p> {
+        let windows = Pod::of(workload).is_some_and(|pod| pod.is_windows());
         Fixer {
-            object,
+            object: Cow::Borrowed(workload),
             policy,
             windows,
             changes: Vec::new(),
@@ -68,6 +72,12 @@ impl<'p> Fixer<'p> {
 
     pub fn object(&self) -> &Value {
         &self.object
+    }
+
+    /// True when no edit was attempted, so the object is the workload itself; `false` does
+    /// not mean it changed.
+    pub fn untouched(&self) -> bool {
+        matches!(self.object, Cow::Borrowed(_))
     }
 
     /// Whether `check` is exempted for any of `containers` (then a pod-level field, which
@@ -132,11 +142,11 @@ impl<'p> Fixer<'p> {
         if !self.permit(check, remedy, &path, container) {
             return false;
         }
-        if self.windows && self.object.pointer(&path).is_none() && adds_linux_only(&path) {
+        if self.windows && lookup(&self.object, &path).is_none() && adds_linux_only(&path) {
             self.refuse(check, &path, WINDOWS_REASON);
             return false;
         }
-        let Some(target) = ensure_object(&mut self.object, parent) else {
+        let Some(target) = ensure_object(self.object.to_mut(), parent) else {
             self.refuse(check, &path, "the parent field is not an object");
             return false;
         };
@@ -154,7 +164,7 @@ impl<'p> Fixer<'p> {
         value: Value,
         container: Option<&str>,
     ) -> bool {
-        if !matches!(self.object.pointer(path), Some(Value::Array(_))) {
+        if !matches!(lookup(&self.object, path), Some(Value::Array(_))) {
             let (parent, key) = split_last(path);
             return self.set(
                 check,
@@ -168,7 +178,7 @@ impl<'p> Fixer<'p> {
         if !self.permit(check, remedy, path, container) {
             return false;
         }
-        if let Some(Value::Array(items)) = self.object.pointer_mut(path) {
+        if let Some(Value::Array(items)) = lookup_mut(self.object.to_mut(), path) {
             items.push(value);
         }
         self.record(check, remedy, path.to_string());
@@ -187,7 +197,7 @@ impl<'p> Fixer<'p> {
             return false;
         }
         let (parent, key) = split_last(path);
-        let removed = match self.object.pointer_mut(parent) {
+        let removed = match lookup_mut(self.object.to_mut(), parent) {
             Some(Value::Object(map)) => map.shift_remove(&key).is_some(),
             Some(Value::Array(items)) => match key.parse::<usize>() {
                 Ok(index) if index < items.len() => {
@@ -223,7 +233,7 @@ fn adds_linux_only(path: &str) -> bool {
 /// The parent pointer and the unescaped last token of `path`.
 fn split_last(path: &str) -> (&str, String) {
     let (parent, last) = path.rsplit_once('/').unwrap_or(("", path));
-    (parent, last.replace("~1", "/").replace("~0", "~"))
+    (parent, unescape(last).into_owned())
 }
 
 /// The object at `pointer`, creating missing or `null` objects on the way.
@@ -231,12 +241,18 @@ fn ensure_object<'v>(root: &'v mut Value, pointer: &str) -> Option<&'v mut Map<S
     let mut current = root;
     if !pointer.is_empty() {
         for token in pointer.trim_start_matches('/').split('/') {
-            let token = token.replace("~1", "/").replace("~0", "~");
+            let token = unescape(token);
             if current.is_null() {
                 *current = Value::Object(Map::new());
             }
             current = match current {
-                Value::Object(map) => map.entry(token).or_insert(Value::Null),
+                // Most parents exist: look up before allocating a key for a new one.
+                Value::Object(map) => {
+                    if !map.contains_key(token.as_ref()) {
+                        map.insert(token.to_string(), Value::Null);
+                    }
+                    map.get_mut(token.as_ref())?
+                }
                 Value::Array(items) => items.get_mut(token.parse::<usize>().ok()?)?,
                 _ => return None,
             };

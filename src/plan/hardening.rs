@@ -54,7 +54,7 @@ pub fn gaps(workload: &Value, hardening: &Hardening) -> Vec<HardeningGap> {
     };
     let mut found = Vec::new();
     for c in pod.containers() {
-        if hardening.read_only_root_filesystem && needs_read_only(&pod, &c) {
+        if hardening.read_only_root_filesystem && needs_read_only(&pod, c) {
             found.push(HardeningGap {
                 check: READ_ONLY_ID.to_string(),
                 path: c.at.clone(),
@@ -64,7 +64,7 @@ pub fn gaps(workload: &Value, hardening: &Hardening) -> Vec<HardeningGap> {
                 ),
             });
         }
-        let missing = missing_resources(&c);
+        let missing = missing_resources(c);
         if hardening.default_resources && !missing.is_empty() {
             let names: Vec<_> = missing
                 .iter()
@@ -165,11 +165,11 @@ pub fn remedy(fix: &mut Fixer) {
     let mut read_only = Vec::new();
     let mut resources = Vec::new();
     for c in pod.containers() {
-        if hardening.read_only_root_filesystem && needs_read_only(&pod, &c) {
+        if hardening.read_only_root_filesystem && needs_read_only(&pod, c) {
             read_only.push((c.name.to_string(), c.security_context_at()));
         }
         if hardening.default_resources {
-            for (parent, key, value) in resource_sets(&c, &hardening.resources) {
+            for (parent, key, value) in resource_sets(c, &hardening.resources) {
                 resources.push((c.name.to_string(), parent, key, value));
             }
         }

@@ -26,7 +26,7 @@ fn offenders(pod: &Pod, version: Version) -> Vec<Offender> {
         return Vec::new();
     }
     pod.containers()
-        .into_iter()
+        .iter()
         .filter_map(|c| {
             let value = c.context_field(ID);
             if value.and_then(Value::as_bool) == Some(false) {
@@ -41,7 +41,7 @@ fn offenders(pod: &Pod, version: Version) -> Vec<Offender> {
                 name: c.name.to_string(),
                 path,
                 context_at: c.security_context_at(),
-                conflict: conflict(&c),
+                conflict: conflict(c),
             })
         })
         .collect()

@@ -56,15 +56,15 @@ fn disallowed_adds<'a>(
     allowed: &[&str],
 ) -> Vec<(Container<'a>, Vec<(usize, String)>)> {
     pod.containers()
-        .into_iter()
+        .iter()
         .filter_map(|c| {
-            let extra: Vec<_> = entries(&c, "add")
+            let extra: Vec<_> = entries(c, "add")
                 .into_iter()
                 .enumerate()
                 .filter(|(_, cap)| !allowed.contains(cap))
                 .map(|(index, cap)| (index, cap.to_string()))
                 .collect();
-            (!extra.is_empty()).then_some((c, extra))
+            (!extra.is_empty()).then(|| (c.clone(), extra))
         })
         .collect()
 }
@@ -111,9 +111,9 @@ fn restricted_applies(pod: &Pod, version: Version) -> bool {
 /// Containers whose `drop` lacks `ALL`, with the pointer of the field (or missing parent).
 fn missing_drop_all<'a>(pod: &Pod<'a>) -> Vec<(Container<'a>, String)> {
     pod.containers()
-        .into_iter()
+        .iter()
         .filter_map(|c| {
-            if entries(&c, "drop").contains(&"ALL") {
+            if entries(c, "drop").contains(&"ALL") {
                 return None;
             }
             let path = if c.security_context().is_none() {
@@ -125,11 +125,11 @@ fn missing_drop_all<'a>(pod: &Pod<'a>) -> Vec<(Container<'a>, String)> {
                 .and_then(|caps| caps.get("drop"))
                 .is_none()
             {
-                capabilities_at(&c)
+                capabilities_at(c)
             } else {
-                child(&capabilities_at(&c), "drop")
+                child(&capabilities_at(c), "drop")
             };
-            Some((c, path))
+            Some((c.clone(), path))
         })
         .collect()
 }

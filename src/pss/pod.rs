@@ -8,6 +8,9 @@
 
 use crate::workload;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
+use std::cell::OnceCell;
+use std::fmt::Write as _;
 
 /// The pod of one workload.
 #[derive(Debug, Clone)]
@@ -20,6 +23,8 @@ pub struct Pod<'a> {
     pub spec_at: &'static str,
     /// A Pod, not a template: only Pods get hostPort defaulted from hostNetwork.
     pub is_pod: bool,
+    /// [`Pod::containers`], listed on first use: every check and most remedies visit them.
+    containers: OnceCell<Vec<Container<'a>>>,
 }
 
 /// One container of any of the three lists.
@@ -46,15 +51,16 @@ impl<'a> Pod<'a> {
         }
         let kind = object.get("kind").and_then(Value::as_str)?;
         let pointers = workload::pod_pointers(kind)?;
-        if kind == "ReplicationController" && set(object.pointer("/spec/template")).is_none() {
+        if kind == "ReplicationController" && set(lookup(object, "/spec/template")).is_none() {
             return None;
         }
         Some(Pod {
-            metadata: object.pointer(pointers.metadata).and_then(Value::as_object),
-            spec: object.pointer(pointers.spec).and_then(Value::as_object),
+            metadata: lookup(object, pointers.metadata).and_then(Value::as_object),
+            spec: lookup(object, pointers.spec).and_then(Value::as_object),
             metadata_at: pointers.metadata,
             spec_at: pointers.spec,
             is_pod: kind == "Pod",
+            containers: OnceCell::new(),
         })
     }
 
@@ -75,7 +81,7 @@ impl<'a> Pod<'a> {
 
     /// Pointer of the pod-level securityContext (which may not exist).
     pub fn security_context_at(&self) -> String {
-        format!("{}/securityContext", self.spec_at)
+        child(self.spec_at, "securityContext")
     }
 
     /// `spec.os.name: windows`.
@@ -107,20 +113,25 @@ impl<'a> Pod<'a> {
     }
 
     /// Every container: init containers, then containers, then ephemeral containers.
-    pub fn containers(&self) -> Vec<Container<'a>> {
+    pub fn containers(&self) -> &[Container<'a>] {
+        self.containers.get_or_init(|| self.list_containers())
+    }
+
+    fn list_containers(&self) -> Vec<Container<'a>> {
         let mut found = Vec::new();
         for list in CONTAINER_LISTS {
             let Some(items) = self.field(list).and_then(Value::as_array) else {
                 continue;
             };
-            for (index, item) in items.iter().enumerate() {
-                if let Some(value) = item.as_object() {
+            let list_at = child(self.spec_at, list);
+            for (index, entry) in items.iter().enumerate() {
+                if let Some(value) = entry.as_object() {
                     found.push(Container {
                         name: value
                             .get("name")
                             .and_then(Value::as_str)
                             .unwrap_or_default(),
-                        at: format!("{}/{list}/{index}", self.spec_at),
+                        at: item(&list_at, index),
                         value,
                         ephemeral: list == "ephemeralContainers",
                     });
@@ -135,14 +146,12 @@ impl<'a> Pod<'a> {
         self.field("volumes")
             .and_then(Value::as_array)
             .map(|items| {
+                let volumes_at = child(self.spec_at, "volumes");
                 items
                     .iter()
                     .enumerate()
-                    .filter_map(|(index, item)| {
-                        Some((
-                            format!("{}/volumes/{index}", self.spec_at),
-                            item.as_object()?,
-                        ))
+                    .filter_map(|(index, volume)| {
+                        Some((item(&volumes_at, index), volume.as_object()?))
                     })
                     .collect()
             })
@@ -158,7 +167,7 @@ impl<'a> Container<'a> {
 
     /// Pointer of the container's securityContext (which may not exist).
     pub fn security_context_at(&self) -> String {
-        format!("{}/securityContext", self.at)
+        child(&self.at, "securityContext")
     }
 
     /// A field of the container's securityContext.
@@ -184,7 +193,113 @@ pub fn profile_type<'a>(context: Option<&'a Map<String, Value>>, key: &str) -> O
     )
 }
 
-/// Appends `key` to `pointer` with RFC 6901 escaping (`~` as `~0`, `/` as `~1`).
+/// Appends `key` to `pointer` with RFC 6901 escaping (`~` as `~0`, `/` as `~1`). Pointers are
+/// built on every check, so the common key needing no escape is copied once.
 pub fn child(pointer: &str, key: &str) -> String {
-    format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"))
+    let mut path = String::with_capacity(pointer.len() + 1 + key.len());
+    path.push_str(pointer);
+    path.push('/');
+    if key.contains(['~', '/']) {
+        path.push_str(&key.replace('~', "~0").replace('/', "~1"));
+    } else {
+        path.push_str(key);
+    }
+    path
+}
+
+/// Appends array index `index` to `pointer`.
+pub fn item(pointer: &str, index: usize) -> String {
+    let mut path = String::with_capacity(pointer.len() + 4);
+    path.push_str(pointer);
+    // Writing to a String cannot fail.
+    let _ = write!(path, "/{index}");
+    path
+}
+
+/// An RFC 6901 reference token unescaped (`~1` as `/`, `~0` as `~`), borrowed when it holds
+/// no `~` (almost always).
+pub fn unescape(token: &str) -> Cow<'_, str> {
+    if token.contains('~') {
+        Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
+    } else {
+        Cow::Borrowed(token)
+    }
+}
+
+/// An array index token as `serde_json`'s pointer reads it: no sign, no leading zero.
+fn index_token(token: &str) -> Option<usize> {
+    if token.starts_with('+') || (token.starts_with('0') && token.len() != 1) {
+        return None;
+    }
+    token.parse().ok()
+}
+
+/// What `value.pointer(pointer)` finds, without its allocation per token.
+pub fn lookup<'v>(mut value: &'v Value, pointer: &str) -> Option<&'v Value> {
+    if pointer.is_empty() {
+        return Some(value);
+    }
+    for token in pointer.strip_prefix('/')?.split('/') {
+        value = match value {
+            Value::Object(map) => map.get(unescape(token).as_ref())?,
+            Value::Array(items) => items.get(index_token(token)?)?,
+            _ => return None,
+        };
+    }
+    Some(value)
+}
+
+/// What `value.pointer_mut(pointer)` finds, without its allocation per token.
+pub fn lookup_mut<'v>(mut value: &'v mut Value, pointer: &str) -> Option<&'v mut Value> {
+    if pointer.is_empty() {
+        return Some(value);
+    }
+    for token in pointer.strip_prefix('/')?.split('/') {
+        value = match value {
+            Value::Object(map) => map.get_mut(unescape(token).as_ref())?,
+            Value::Array(items) => items.get_mut(index_token(token)?)?,
+            _ => return None,
+        };
+    }
+    Some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn lookup_finds_what_serde_json_pointer_finds() {
+        let mut value = json!({"a": {"b/c": [1, {"d~e": 2}], "": 3}, "0": 4});
+        for pointer in [
+            "",
+            "/",
+            "/a",
+            "/a/b~1c",
+            "/a/b~1c/1/d~0e",
+            "/a/b~1c/01",
+            "/a/b~1c/+1",
+            "/a/b~1c/2",
+            "/a/",
+            "/0",
+            "a",
+            "/a/b~1c/0/x",
+            "/missing",
+        ] {
+            assert_eq!(lookup(&value, pointer), value.pointer(pointer), "{pointer}");
+            let expected = value.clone().pointer_mut(pointer).map(|v| v.clone());
+            assert_eq!(lookup_mut(&mut value, pointer).map(|v| v.clone()), expected);
+        }
+    }
+
+    #[test]
+    fn pointers_are_escaped() {
+        assert_eq!(child("/metadata", "a/b~c"), "/metadata/a~1b~0c");
+        assert_eq!(
+            item(&child("/spec", "containers"), 10),
+            "/spec/containers/10"
+        );
+        assert_eq!(unescape("a~1b~0c"), "a/b~c");
+    }
 }

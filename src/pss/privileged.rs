@@ -11,7 +11,7 @@ pub const ID: &str = "privileged";
 
 fn offenders(pod: &Pod) -> Vec<(String, String)> {
     pod.containers()
-        .into_iter()
+        .iter()
         .filter(|c| c.context_field(ID).and_then(Value::as_bool) == Some(true))
         .map(|c| (c.name.to_string(), c.security_context_at()))
         .collect()

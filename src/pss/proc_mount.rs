@@ -15,7 +15,7 @@ const FIELD: &str = "procMount";
 
 fn offenders(pod: &Pod) -> Vec<(String, String, String)> {
     pod.containers()
-        .into_iter()
+        .iter()
         .filter_map(|c| {
             let value = c.context_field(FIELD)?.as_str().unwrap_or_default();
             (value != "Default").then(|| {

@@ -123,7 +123,7 @@ pub fn remedy(fix: &mut Fixer) {
             let pod_true =
                 value(pod.security_context(), ID).and_then(|v| v.as_bool()) == Some(true);
             pod.containers()
-                .into_iter()
+                .iter()
                 .filter(|c| !pod_true && value(c.security_context(), ID).is_none())
                 .map(|c| (c.name.to_string(), c.security_context_at()))
                 .collect()

@@ -29,7 +29,7 @@ fn bad_annotations(pod: &Pod) -> Vec<(String, String, Option<String>)> {
         value == "runtime/default" || value == "docker/default" || value.starts_with("localhost/")
     };
     let mut keys = vec![(POD_ANNOTATION.to_string(), None)];
-    keys.extend(pod.containers().into_iter().map(|c| {
+    keys.extend(pod.containers().iter().map(|c| {
         (
             format!("{CONTAINER_ANNOTATION}{}", c.name),
             Some(c.name.to_string()),
@@ -135,7 +135,7 @@ fn unset(pod: &Pod) -> Vec<(String, String)> {
         return Vec::new();
     }
     pod.containers()
-        .into_iter()
+        .iter()
         .filter(|c| profile_type(c.security_context(), FIELD).is_none())
         .map(|c| {
             let at = if c.security_context().is_some() {
@@ -220,7 +220,7 @@ pub fn remedy_restricted(fix: &mut Fixer) {
     let Some((pod_context_at, missing, containers)) = fix.pod().map(|pod| {
         let containers: Vec<_> = pod
             .containers()
-            .into_iter()
+            .iter()
             .filter(|c| profile_type(c.security_context(), FIELD).is_none())
             .map(|c| (c.name.to_string(), c.security_context_at()))
             .collect();

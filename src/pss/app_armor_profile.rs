@@ -4,7 +4,7 @@
 //! `runtime/default` or `localhost/*`.
 //! Remedy: type RuntimeDefault, annotation `runtime/default` (Localhost is left alone).
 
-use super::message::{containers_phrase, go_quote, join_quote, pluralize, sorted_set};
+use super::message::{go_quote, join_quote, pluralize, setters_phrase, sorted_set};
 use super::pod::{child, profile_type, Pod};
 use super::{Finding, Version};
 use crate::plan::fixer::Fixer;
@@ -56,17 +56,7 @@ pub fn check(pod: &Pod, _version: Version) -> Option<Finding> {
     if fields.is_empty() && annotations.is_empty() {
         return None;
     }
-    let mut setters = Vec::new();
-    if fields.iter().any(|(name, _, _)| name.is_none()) {
-        setters.push("pod".to_string());
-    }
-    let names: Vec<_> = fields
-        .iter()
-        .filter_map(|(name, _, _)| name.as_deref())
-        .collect();
-    if !names.is_empty() {
-        setters.push(containers_phrase(&names));
-    }
+    let mut setters = setters_phrase(fields.iter().map(|(name, _, _)| name.as_deref()));
     let mut values = sorted_set(fields.iter().map(|(_, _, kind)| kind.clone()).collect());
     let mut quoted: Vec<_> = annotations
         .iter()
@@ -74,7 +64,10 @@ pub fn check(pod: &Pod, _version: Version) -> Option<Finding> {
         .collect();
     quoted.sort();
     if !quoted.is_empty() {
-        setters.push(pluralize("annotation", "annotations", quoted.len()).to_string());
+        if !setters.is_empty() {
+            setters.push_str(" and ");
+        }
+        setters.push_str(pluralize("annotation", "annotations", quoted.len()));
     }
     values.extend(quoted);
     let mut paths: Vec<_> = fields
@@ -94,7 +87,7 @@ pub fn check(pod: &Pod, _version: Version) -> Option<Finding> {
         ),
         format!(
             "{} must not set AppArmor profile type to {}",
-            setters.join(" and "),
+            setters,
             join_quote(&values)
         ),
         paths,

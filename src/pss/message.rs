@@ -27,6 +27,20 @@ pub fn containers_phrase<S: AsRef<str>>(names: &[S]) -> String {
     )
 }
 
+/// Who sets a forbidden value, as upstream words it: `pod`, `container "a"`, or
+/// `pod and containers "a", "b"`. `None` stands for the pod, `Some(name)` for a container.
+pub fn setters_phrase<'a>(owners: impl IntoIterator<Item = Option<&'a str>> + Clone) -> String {
+    let mut setters = Vec::new();
+    if owners.clone().into_iter().any(|owner| owner.is_none()) {
+        setters.push("pod".to_string());
+    }
+    let names: Vec<&str> = owners.into_iter().flatten().collect();
+    if !names.is_empty() {
+        setters.push(containers_phrase(&names));
+    }
+    setters.join(" and ")
+}
+
 /// A string literal as Go's `%q` prints it.
 pub fn go_quote(text: &str) -> String {
     let mut out = String::from("\"");
@@ -62,6 +76,17 @@ pub fn sorted_set(mut items: Vec<String>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn setters_name_the_pod_before_the_containers() {
+        assert_eq!(setters_phrase([None]), "pod");
+        assert_eq!(setters_phrase([Some("a")]), "container \"a\"");
+        assert_eq!(
+            setters_phrase([Some("a"), None, Some("b")]),
+            "pod and containers \"a\", \"b\""
+        );
+        assert_eq!(setters_phrase(std::iter::empty()), "");
+    }
 
     #[test]
     fn wording_helpers() {

@@ -5,7 +5,7 @@
 //! 65532 by default) where no container would otherwise have one: `runAsNonRoot` alone makes
 //! an image whose user is root fail to start. Windows pods get no `runAsUser` (Linux-only).
 
-use super::message::containers_phrase;
+use super::message::{containers_phrase, setters_phrase};
 use super::pod::{child, Pod};
 use super::{Finding, Version};
 use crate::plan::fixer::Fixer;
@@ -61,23 +61,12 @@ fn inspect(pod: &Pod, version: Version) -> Findings {
 pub fn check(pod: &Pod, version: Version) -> Option<Finding> {
     let findings = inspect(pod, version);
     if !findings.explicit.is_empty() {
-        let mut setters = Vec::new();
-        if findings.explicit.iter().any(|(name, _)| name.is_none()) {
-            setters.push("pod".to_string());
-        }
-        let names: Vec<_> = findings
-            .explicit
-            .iter()
-            .filter_map(|(name, _)| name.as_deref())
-            .collect();
-        if !names.is_empty() {
-            setters.push(containers_phrase(&names));
-        }
+        let setters = setters_phrase(findings.explicit.iter().map(|(name, _)| name.as_deref()));
         return Some(Finding::new(
             "runAsNonRoot != true",
             format!(
                 "{} must not set securityContext.runAsNonRoot=false",
-                setters.join(" and ")
+                setters
             ),
             findings
                 .explicit

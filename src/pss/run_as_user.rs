@@ -2,7 +2,7 @@
 //! `runAsUser` must not be 0 at pod level or in any container.
 //! Remedy: replace the 0 by the policy's UID (65532 by default).
 
-use super::message::containers_phrase;
+use super::message::setters_phrase;
 use super::pod::{child, Pod};
 use super::{Finding, Version};
 use crate::plan::fixer::Fixer;
@@ -36,17 +36,10 @@ pub fn check(pod: &Pod, version: Version) -> Option<Finding> {
     if bad.is_empty() {
         return None;
     }
-    let mut setters = Vec::new();
-    if bad.iter().any(|(name, _)| name.is_none()) {
-        setters.push("pod".to_string());
-    }
-    let names: Vec<_> = bad.iter().filter_map(|(name, _)| name.as_deref()).collect();
-    if !names.is_empty() {
-        setters.push(containers_phrase(&names));
-    }
+    let setters = setters_phrase(bad.iter().map(|(name, _)| name.as_deref()));
     Some(Finding::new(
         "runAsUser=0",
-        format!("{} must not set runAsUser=0", setters.join(" and ")),
+        format!("{} must not set runAsUser=0", setters),
         bad.iter().map(|(_, at)| child(at, ID)).collect(),
     ))
 }

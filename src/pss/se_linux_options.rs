@@ -3,7 +3,7 @@
 //! v1.31); `user` and `role` must be unset or empty.
 //! Remedy: remove the disallowed keys (the whole `seLinuxOptions` when nothing else stays).
 
-use super::message::{containers_phrase, join_quote, pluralize, sorted_set};
+use super::message::{join_quote, pluralize, setters_phrase, sorted_set};
 use super::pod::{child, set, Pod};
 use super::{Finding, Version};
 use crate::plan::fixer::Fixer;
@@ -92,14 +92,7 @@ pub fn check(pod: &Pod, version: Version) -> Option<Finding> {
     if bad.is_empty() {
         return None;
     }
-    let mut setters = Vec::new();
-    if bad.iter().any(|o| o.container.is_none()) {
-        setters.push("pod".to_string());
-    }
-    let names: Vec<_> = bad.iter().filter_map(|o| o.container.as_deref()).collect();
-    if !names.is_empty() {
-        setters.push(containers_phrase(&names));
-    }
+    let setters = setters_phrase(bad.iter().map(|o| o.container.as_deref()));
     let types = sorted_set(bad.iter().filter_map(|o| o.bad_type.clone()).collect());
     let mut problems = Vec::new();
     if !types.is_empty() {
@@ -118,7 +111,7 @@ pub fn check(pod: &Pod, version: Version) -> Option<Finding> {
         "seLinuxOptions",
         format!(
             "{} set forbidden securityContext.seLinuxOptions: {}",
-            setters.join(" and "),
+            setters,
             problems.join("; ")
         ),
         bad.iter()

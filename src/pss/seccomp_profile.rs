@@ -8,7 +8,9 @@
 //! pod-level `seccompProfile` covering every container that sets none; annotations to
 //! `runtime/default`.
 
-use super::message::{containers_phrase, go_quote, join_quote, pluralize, sorted_set};
+use super::message::{
+    containers_phrase, go_quote, join_quote, pluralize, setters_phrase, sorted_set,
+};
 use super::pod::{child, profile_type, Pod};
 use super::{Finding, Version};
 use crate::plan::fixer::Fixer;
@@ -73,23 +75,13 @@ fn bad_types(pod: &Pod) -> Vec<(Option<String>, String, String)> {
 }
 
 fn bad_type_finding(bad: &[(Option<String>, String, String)]) -> Finding {
-    let mut setters = Vec::new();
-    if bad.iter().any(|(name, _, _)| name.is_none()) {
-        setters.push("pod".to_string());
-    }
-    let names: Vec<_> = bad
-        .iter()
-        .filter_map(|(name, _, _)| name.as_deref())
-        .collect();
-    if !names.is_empty() {
-        setters.push(containers_phrase(&names));
-    }
+    let setters = setters_phrase(bad.iter().map(|(name, _, _)| name.as_deref()));
     let kinds = sorted_set(bad.iter().map(|(_, _, kind)| kind.clone()).collect());
     Finding::new(
         "seccompProfile",
         format!(
             "{} must not set securityContext.seccompProfile.type to {}",
-            setters.join(" and "),
+            setters,
             join_quote(&kinds)
         ),
         bad.iter()

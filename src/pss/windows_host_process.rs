@@ -2,7 +2,7 @@
 //! true, at pod level or in any container. Remedy: set it to false everywhere it is true (a
 //! mix of host-process and normal containers is invalid, so all go together).
 
-use super::message::containers_phrase;
+use super::message::setters_phrase;
 use super::pod::{child, Pod};
 use super::{Finding, Version};
 use crate::plan::fixer::Fixer;
@@ -40,19 +40,12 @@ pub fn check(pod: &Pod, _version: Version) -> Option<Finding> {
     if bad.is_empty() {
         return None;
     }
-    let mut setters = Vec::new();
-    if bad.iter().any(|(name, _)| name.is_none()) {
-        setters.push("pod".to_string());
-    }
-    let names: Vec<_> = bad.iter().filter_map(|(name, _)| name.as_deref()).collect();
-    if !names.is_empty() {
-        setters.push(containers_phrase(&names));
-    }
+    let setters = setters_phrase(bad.iter().map(|(name, _)| name.as_deref()));
     Some(Finding::new(
         "hostProcess",
         format!(
             "{} must not set securityContext.windowsOptions.hostProcess=true",
-            setters.join(" and ")
+            setters
         ),
         bad.iter().map(|(_, at)| child(at, "hostProcess")).collect(),
     ))

@@ -154,6 +154,42 @@ pub struct WorkloadReport {
     pub hardening_gaps: Vec<Located<HardeningGap>>,
 }
 
+/// One finding of a workload, PSS violation or hardening gap, as the reports list it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finding<'a> {
+    pub check: &'a str,
+    /// JSON pointer relative to the workload.
+    pub path: &'a str,
+    pub message: &'a str,
+    pub line: usize,
+    pub column: usize,
+    /// A K01 hardening gap, not a PSS violation.
+    pub hardening: bool,
+}
+
+impl WorkloadReport {
+    /// The violations, then the hardening gaps.
+    pub fn findings(&self) -> impl Iterator<Item = Finding<'_>> {
+        let violations = self.violations.iter().map(|found| Finding {
+            check: &found.item.check,
+            path: &found.item.path,
+            message: &found.item.message,
+            line: found.line,
+            column: found.column,
+            hardening: false,
+        });
+        let gaps = self.hardening_gaps.iter().map(|found| Finding {
+            check: &found.item.check,
+            path: &found.item.path,
+            message: &found.item.message,
+            line: found.line,
+            column: found.column,
+            hardening: true,
+        });
+        violations.chain(gaps)
+    }
+}
+
 /// A manifest after the engine ran over it.
 #[derive(Debug)]
 pub struct Manifest {

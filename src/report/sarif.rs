@@ -48,25 +48,20 @@ impl SarifLog {
     pub fn add(&mut self, file: &str, workload: &WorkloadReport) {
         let name = workload_name(workload);
         let held_to = enforce_name(workload.held_to.enforce);
-        for found in &workload.violations {
-            let text = format!("{name} [{held_to}]: {}", found.item.message);
+        for found in workload.findings() {
+            let label = if found.hardening {
+                "hardening"
+            } else {
+                &held_to
+            };
+            let text = format!("{name} [{label}]: {}", found.message);
             let place = Place {
                 file,
-                pointer: format!("{}{}", workload.pointer, found.item.path),
+                pointer: format!("{}{}", workload.pointer, found.path),
                 line: found.line,
                 column: found.column,
             };
-            self.result(&found.item.check, place, text, false);
-        }
-        for found in &workload.hardening_gaps {
-            let text = format!("{name} [hardening]: {}", found.item.message);
-            let place = Place {
-                file,
-                pointer: format!("{}{}", workload.pointer, found.item.path),
-                line: found.line,
-                column: found.column,
-            };
-            self.result(&found.item.check, place, text, true);
+            self.result(found.check, place, text, found.hardening);
         }
     }
 

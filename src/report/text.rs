@@ -23,18 +23,16 @@ pub fn write_findings(
 ) -> io::Result<()> {
     let name = workload_name(workload);
     let held_to = enforce_name(workload.held_to.enforce);
-    for found in &workload.violations {
+    for found in workload.findings() {
+        let label = if found.hardening {
+            "hardening"
+        } else {
+            &held_to
+        };
         writeln!(
             out,
-            "{file}:{}:{}: {name} [{held_to}]: {}: {}",
-            found.line, found.column, found.item.check, found.item.message
-        )?;
-    }
-    for found in &workload.hardening_gaps {
-        writeln!(
-            out,
-            "{file}:{}:{}: {name} [hardening]: {}: {}",
-            found.line, found.column, found.item.check, found.item.message
+            "{file}:{}:{}: {name} [{label}]: {}: {}",
+            found.line, found.column, found.check, found.message
         )?;
     }
     Ok(())

@@ -16,6 +16,11 @@ use pss_fix::webhook::review::{review, Context};
 use serde_json::Value;
 use std::hint::black_box;
 
+/// The binary's allocator, so that in-process numbers (engine and baseline alike) are the
+/// binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn engine(c: &mut Criterion) {
     let config = Config::default();
     let context = Context {

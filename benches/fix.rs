@@ -33,6 +33,11 @@ use std::time::{Duration, Instant};
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
 
+/// The binary's allocator, so that in-process numbers (engine and baseline alike) are the
+/// binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Workloads in the generated tree.
 const GENERATED_WORKLOADS: usize = 10_000;
 /// Documents per generated file.

@@ -22,6 +22,11 @@ use pss_fix::webhook::{self, ServeOptions};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The binary's allocator, so that in-process numbers (engine and baseline alike) are the
+/// binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     let seconds: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);

@@ -9,6 +9,11 @@ mod app;
 use clap::FromArgMatches;
 use std::process::ExitCode;
 
+/// mimalloc rather than the system allocator: the engine allocates many small maps and
+/// strings per workload, and glibc's malloc took a quarter of the webhook's CPU under load.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let parsed = pss_fix::cli::command()
         .try_get_matches()

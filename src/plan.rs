@@ -224,8 +224,8 @@ mod tests {
         assert_eq!(
             ops(&plan),
             [
-                "add /spec/containers/0/resources/requests/memory",
-                "add /spec/containers/0/resources/limits/cpu"
+                "add /spec/containers/0/resources/limits/cpu",
+                "add /spec/containers/0/resources/requests/memory"
             ]
         );
         assert!(super::hardening::gaps(&patched, &policy.hardening).is_empty());

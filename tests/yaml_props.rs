@@ -772,11 +772,16 @@ fn check_preservation(doc: &Doc, planned: &Planned, output: &str) -> Result<(), 
                 Value::Array(items) => items.len(),
                 _ => 0,
             };
+            // The entry written first (a map's keys are sorted, not in text order).
             let first_of_compact = in_sequence(holder)
                 && node(holder)
                     .as_object()
-                    .and_then(|map| map.keys().next())
-                    .is_some_and(|first| target == format!("{holder}/{}", escape(first)));
+                    .and_then(|map| {
+                        map.keys()
+                            .map(|key| format!("{holder}/{}", escape(key)))
+                            .min_by_key(|path| doc.spans.get(path).map(|at| at.start))
+                    })
+                    .is_some_and(|first| target == first);
             if siblings == 1 {
                 // The holder becomes `{}` or `[]`: its own line changes too.
                 vec![(span(holder)?.start.min(at.comment), at.end, None)]

@@ -198,7 +198,7 @@ impl<'p> Fixer<'p> {
         }
         let (parent, key) = split_last(path);
         let removed = match lookup_mut(self.object.to_mut(), parent) {
-            Some(Value::Object(map)) => map.shift_remove(&key).is_some(),
+            Some(Value::Object(map)) => map.remove(&key).is_some(),
             Some(Value::Array(items)) => match key.parse::<usize>() {
                 Ok(index) if index < items.len() => {
                     items.remove(index);

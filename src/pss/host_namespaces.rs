@@ -56,7 +56,7 @@ mod tests {
         let (plan, _) = fix(&pod, Baseline, "v1.0");
         assert_eq!(
             ops(&plan),
-            ["replace /spec/hostNetwork", "replace /spec/hostIPC"]
+            ["replace /spec/hostIPC", "replace /spec/hostNetwork"]
         );
         assert!(plan
             .changes

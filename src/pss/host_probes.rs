@@ -102,8 +102,8 @@ mod tests {
         assert_eq!(
             ops(&plan),
             [
-                "remove /spec/containers/0/livenessProbe/httpGet/host",
-                "remove /spec/containers/0/lifecycle/preStop/tcpSocket/host"
+                "remove /spec/containers/0/lifecycle/preStop/tcpSocket/host",
+                "remove /spec/containers/0/livenessProbe/httpGet/host"
             ]
         );
     }

@@ -78,8 +78,8 @@ mod tests {
         assert_eq!(
             ops(&plan),
             [
-                "replace /spec/securityContext/runAsUser",
-                "replace /spec/containers/0/securityContext/runAsUser"
+                "replace /spec/containers/0/securityContext/runAsUser",
+                "replace /spec/securityContext/runAsUser"
             ]
         );
         let relaxed = restricted_pod(json!({"runAsUser": 0}), json!({"hostUsers": false}));

@@ -390,11 +390,11 @@ mod tests {
         let source = "spec:\n  containers:\n  - name: a\n    image: b # pinned\n    # about image\n  # about volumes\n  volumes: []\n";
         let out = edit(
             source,
-            json!([{"op": "add", "path": "/spec/containers/0/securityContext", "value": {"runAsNonRoot": true, "capabilities": {"drop": ["ALL"]}}}]),
+            json!([{"op": "add", "path": "/spec/containers/0/securityContext", "value": {"capabilities": {"drop": ["ALL"]}, "runAsNonRoot": true}}]),
         );
         assert_eq!(
             out,
-            "spec:\n  containers:\n  - name: a\n    image: b # pinned\n    # about image\n    securityContext:\n      runAsNonRoot: true\n      capabilities:\n        drop:\n        - ALL\n  # about volumes\n  volumes: []\n"
+            "spec:\n  containers:\n  - name: a\n    image: b # pinned\n    # about image\n    securityContext:\n      capabilities:\n        drop:\n        - ALL\n      runAsNonRoot: true\n  # about volumes\n  volumes: []\n"
         );
     }
 

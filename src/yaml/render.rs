@@ -260,12 +260,12 @@ mod tests {
         LAYOUT.entry(
             &mut out,
             "capabilities",
-            &json!({"drop": ["ALL"], "add": []}),
+            &json!({"add": [], "drop": ["ALL"]}),
             4,
         );
         assert_eq!(
             out,
-            "capabilities:\n      drop:\n      - ALL\n      add: []"
+            "capabilities:\n      add: []\n      drop:\n      - ALL"
         );
         let indented = Layout {
             step: 4,

@@ -10,71 +10,116 @@ use serde_json::Value;
 
 /// The operations that turn `old` into `new`.
 pub fn diff(old: &Value, new: &Value) -> Vec<PatchOperation> {
-    let mut ops = Vec::new();
-    if old != new {
-        walk(&PointerBuf::root(), old, new, &mut ops);
-    }
-    ops
+    let mut walker = Walker {
+        at: Vec::new(),
+        ops: Vec::new(),
+    };
+    walker.walk(old, new);
+    walker.ops
 }
 
-/// The operations for `old` and `new`, which differ. Equal children are skipped before their
-/// pointer is built: most of a workload is untouched, and each subtree is compared once per
-/// changed ancestor rather than once per ancestor.
-fn walk(at: &PointerBuf, old: &Value, new: &Value, ops: &mut Vec<PatchOperation>) {
-    match (old, new) {
-        (Value::Object(before), Value::Object(after)) => {
-            for (key, value) in after {
-                match before.get(key) {
-                    Some(previous) if previous == value => {}
-                    Some(previous) => {
-                        walk(&at.with_trailing_token(key.as_str()), previous, value, ops)
+/// A token of the path being walked, borrowed from the values.
+#[derive(Clone, Copy)]
+enum Step<'v> {
+    Key(&'v str),
+    Index(usize),
+}
+
+/// Walks both values once, in step. Containers are not compared before they are walked (a
+/// whole-subtree comparison at every level of a deep change cost more than the rest of the
+/// plan), and the path is a stack of borrowed tokens, made a pointer only for an operation.
+struct Walker<'v> {
+    at: Vec<Step<'v>>,
+    ops: Vec<PatchOperation>,
+}
+
+impl<'v> Walker<'v> {
+    fn walk(&mut self, old: &'v Value, new: &'v Value) {
+        match (old, new) {
+            (Value::Object(before), Value::Object(after)) => {
+                // Both maps iterate in key order (serde_json's Map is a BTreeMap; a test below
+                // holds it to that), so one pass over each pairs the keys up: the keys of
+                // `before` passed over are gone from `after`.
+                let mut previous = before.iter().peekable();
+                for (key, value) in after {
+                    while let Some((gone, _)) = previous.next_if(|(old, _)| *old < key) {
+                        self.remove(Step::Key(gone));
                     }
-                    None => ops.push(PatchOperation::Add(AddOperation {
-                        path: at.with_trailing_token(key.as_str()),
+                    match previous.next_if(|(old, _)| *old == key) {
+                        Some((_, old)) => self.within(Step::Key(key), old, value),
+                        None => {
+                            let path = self.pointer(Some(Step::Key(key)));
+                            self.ops.push(PatchOperation::Add(AddOperation {
+                                path,
+                                value: value.clone(),
+                            }));
+                        }
+                    }
+                }
+                for (gone, _) in previous {
+                    self.remove(Step::Key(gone));
+                }
+            }
+            (Value::Array(before), Value::Array(after)) if before.len() == after.len() => {
+                for (index, (previous, value)) in before.iter().zip(after).enumerate() {
+                    self.within(Step::Index(index), previous, value);
+                }
+            }
+            (Value::Array(before), Value::Array(after)) if after.starts_with(before) => {
+                for (index, value) in after.iter().enumerate().skip(before.len()) {
+                    let path = self.pointer(Some(Step::Index(index)));
+                    self.ops.push(PatchOperation::Add(AddOperation {
+                        path,
                         value: value.clone(),
-                    })),
-                }
-            }
-            for key in before.keys().filter(|key| !after.contains_key(*key)) {
-                ops.push(PatchOperation::Remove(RemoveOperation {
-                    path: at.with_trailing_token(key.as_str()),
-                }));
-            }
-        }
-        (Value::Array(before), Value::Array(after)) if before.len() == after.len() => {
-            for (index, (previous, value)) in before.iter().zip(after).enumerate() {
-                if previous != value {
-                    walk(&at.with_trailing_token(index), previous, value, ops);
-                }
-            }
-        }
-        (Value::Array(before), Value::Array(after)) if after.starts_with(before) => {
-            for (index, value) in after.iter().enumerate().skip(before.len()) {
-                ops.push(PatchOperation::Add(AddOperation {
-                    path: at.with_trailing_token(index),
-                    value: value.clone(),
-                }));
-            }
-        }
-        (Value::Array(before), Value::Array(after)) => match removed_indices(before, after) {
-            Some(removed) => {
-                for index in removed.into_iter().rev() {
-                    ops.push(PatchOperation::Remove(RemoveOperation {
-                        path: at.with_trailing_token(index),
                     }));
                 }
             }
-            None => replace(at, new, ops),
-        },
-        _ => replace(at, new, ops),
+            (Value::Array(before), Value::Array(after)) => match removed_indices(before, after) {
+                Some(removed) => {
+                    for index in removed.into_iter().rev() {
+                        let path = self.pointer(Some(Step::Index(index)));
+                        self.ops
+                            .push(PatchOperation::Remove(RemoveOperation { path }));
+                    }
+                }
+                None => self.replace(new),
+            },
+            _ if old == new => {}
+            _ => self.replace(new),
+        }
     }
-}
 
-fn replace(at: &PointerBuf, new: &Value, ops: &mut Vec<PatchOperation>) {
-    ops.push(PatchOperation::Replace(ReplaceOperation {
-        path: at.clone(),
-        value: new.clone(),
-    }));
+    fn within(&mut self, step: Step<'v>, old: &'v Value, new: &'v Value) {
+        self.at.push(step);
+        self.walk(old, new);
+        self.at.pop();
+    }
+
+    fn remove(&mut self, last: Step<'_>) {
+        let path = self.pointer(Some(last));
+        self.ops
+            .push(PatchOperation::Remove(RemoveOperation { path }));
+    }
+
+    fn replace(&mut self, new: &Value) {
+        let path = self.pointer(None);
+        self.ops.push(PatchOperation::Replace(ReplaceOperation {
+            path,
+            value: new.clone(),
+        }));
+    }
+
+    /// The pointer of the current path, with `last` after it.
+    fn pointer(&self, last: Option<Step<'_>>) -> PointerBuf {
+        let mut pointer = PointerBuf::root();
+        for step in self.at.iter().copied().chain(last) {
+            match step {
+                Step::Key(key) => pointer.push_back(key),
+                Step::Index(index) => pointer.push_back(index),
+            }
+        }
+        pointer
+    }
 }
 
 /// The indices of `before` whose removal leaves `after`, when `after` is a subsequence.
@@ -138,6 +183,42 @@ mod tests {
             .collect();
         assert_eq!(paths, ["/drop/1"]);
         assert_eq!(applied(&old, &new), new);
+    }
+
+    #[test]
+    fn maps_iterate_in_key_order() {
+        // The walk pairs keys up in one pass over each map: it needs sorted maps (no
+        // serde_json `preserve_order`, which a dependency could also turn on).
+        let map = json!({"b": 1, "c": 2, "a": 3});
+        let keys: Vec<_> = map.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn keys_added_removed_and_changed_in_one_map() {
+        let old = json!({"a": 1, "c": {"x": 1, "y": 2}, "d": 4, "f": 6});
+        let new = json!({"b": 2, "c": {"x": 1, "y": 3}, "e": 5, "f": 6});
+        let ops: Vec<_> = diff(&old, &new)
+            .iter()
+            .map(|op| serde_json::to_value(op).unwrap())
+            .collect();
+        assert_eq!(
+            ops,
+            [
+                json!({"op": "remove", "path": "/a"}),
+                json!({"op": "add", "path": "/b", "value": 2}),
+                json!({"op": "replace", "path": "/c/y", "value": 3}),
+                json!({"op": "remove", "path": "/d"}),
+                json!({"op": "add", "path": "/e", "value": 5}),
+            ]
+        );
+        assert_eq!(applied(&old, &new), new);
+    }
+
+    #[test]
+    fn equal_values_give_no_operations() {
+        let value = json!({"spec": {"containers": [{"name": "a", "ports": [80, 443]}], "x": null}});
+        assert!(diff(&value, &value.clone()).is_empty());
     }
 
     #[test]

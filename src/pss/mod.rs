@@ -403,11 +403,22 @@ pub fn control_of(check: &str) -> Option<&'static Control> {
 /// in upstream order (baseline checks, then restricted, each sorted by id). A non-workload
 /// object, or a ReplicationController without a template, has none.
 pub fn check(workload: &Value, level: Level, version: Version) -> Vec<Violation> {
+    check_only(workload, level, version, |_| true)
+}
+
+/// [`check`] limited to the controls whose id `wanted` accepts.
+pub fn check_only(
+    workload: &Value,
+    level: Level,
+    version: Version,
+    wanted: impl Fn(&str) -> bool,
+) -> Vec<Violation> {
     let Some(pod) = Pod::of(workload) else {
         return Vec::new();
     };
     controls_for(level, version)
         .into_iter()
+        .filter(|control| wanted(control.id))
         .filter_map(|control| {
             let finding = (control.check)(&pod, version)?;
             let message = if finding.detail.is_empty() {

@@ -135,6 +135,10 @@ const ALIASES: [(&str, &str); 4] = [
 ];
 
 fn matches_any(ids: &BTreeSet<String>, check: &str) -> bool {
+    if ids.is_empty() {
+        // The common case, asked for every field a remedy sets: no lowercase copy.
+        return false;
+    }
     let check = check.to_ascii_lowercase();
     let control = check
         .strip_suffix("_baseline")

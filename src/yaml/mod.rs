@@ -58,6 +58,7 @@ mod tree;
 mod value;
 
 use serde_json::Value;
+use std::borrow::Cow;
 
 pub use error::Error;
 
@@ -250,10 +251,13 @@ impl Stream {
         };
         let mut node = &document.tree.root;
         let mut offset = node.props_start;
-        let tokens = pointer
-            .split('/')
-            .skip(1)
-            .map(|token| token.replace("~1", "/").replace("~0", "~"));
+        let tokens = pointer.split('/').skip(1).map(|token| {
+            if token.contains('~') {
+                Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
+            } else {
+                Cow::Borrowed(token)
+            }
+        });
         for token in tokens {
             let Some((child, at)) = step(node, &token, &self.source) else {
                 break;

@@ -23,6 +23,8 @@ pub struct Workload<'a> {
 /// the workload object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PodPointers {
+    /// The object holding the pod's `metadata` and `spec` (`""`: the workload itself).
+    pub template: &'static str,
     /// The pod's metadata (annotations are read from here).
     pub metadata: &'static str,
     /// The pod spec.
@@ -31,11 +33,11 @@ pub struct PodPointers {
 
 /// The nine kinds PSA evaluates, with the API groups they are served in and their pod pointers.
 const KINDS: [(&str, &[&str], PodPointers); 9] = [
-    ("Pod", &[""], pointers("/metadata", "/spec")),
+    ("Pod", &[""], pointers("", "/metadata", "/spec")),
     (
         "PodTemplate",
         &[""],
-        pointers("/template/metadata", "/template/spec"),
+        pointers("/template", "/template/metadata", "/template/spec"),
     ),
     ("ReplicationController", &[""], TEMPLATE),
     ("ReplicaSet", APPS, TEMPLATE),
@@ -47,16 +49,29 @@ const KINDS: [(&str, &[&str], PodPointers); 9] = [
         "CronJob",
         &["batch"],
         pointers(
+            "/spec/jobTemplate/spec/template",
             "/spec/jobTemplate/spec/template/metadata",
             "/spec/jobTemplate/spec/template/spec",
         ),
     ),
 ];
 const APPS: &[&str] = &["apps", "extensions"];
-const TEMPLATE: PodPointers = pointers("/spec/template/metadata", "/spec/template/spec");
+const TEMPLATE: PodPointers = pointers(
+    "/spec/template",
+    "/spec/template/metadata",
+    "/spec/template/spec",
+);
 
-const fn pointers(metadata: &'static str, spec: &'static str) -> PodPointers {
-    PodPointers { metadata, spec }
+const fn pointers(
+    template: &'static str,
+    metadata: &'static str,
+    spec: &'static str,
+) -> PodPointers {
+    PodPointers {
+        template,
+        metadata,
+        spec,
+    }
 }
 
 /// The pod pointers of `kind` when PSA evaluates it.
@@ -71,19 +86,21 @@ pub fn pod_pointers(kind: &str) -> Option<PodPointers> {
 /// that reuses a kind name in another group is not a workload). A missing `apiVersion` is
 /// accepted by kind alone.
 pub fn is_workload(object: &Value) -> bool {
-    let Some(kind) = object.get("kind").and_then(Value::as_str) else {
-        return false;
-    };
-    let Some((_, groups, _)) = KINDS.iter().find(|(name, _, _)| *name == kind) else {
-        return false;
-    };
-    match object.get("apiVersion").and_then(Value::as_str) {
+    workload_kind(object).is_some()
+}
+
+/// The kind and pod pointers of `object` when it is a workload (see [`is_workload`]).
+pub fn workload_kind(object: &Value) -> Option<(&str, PodPointers)> {
+    let kind = object.get("kind").and_then(Value::as_str)?;
+    let (_, groups, pointers) = KINDS.iter().find(|(name, _, _)| *name == kind)?;
+    let in_group = match object.get("apiVersion").and_then(Value::as_str) {
         None | Some("") => true,
         Some(api_version) => {
             let group = api_version.split_once('/').map_or("", |(group, _)| group);
             groups.contains(&group)
         }
-    }
+    };
+    in_group.then_some((kind, *pointers))
 }
 
 impl<'a> Workload<'a> {

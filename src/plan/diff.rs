@@ -7,6 +7,7 @@
 use json_patch::jsonptr::PointerBuf;
 use json_patch::{AddOperation, PatchOperation, RemoveOperation, ReplaceOperation};
 use serde_json::Value;
+use std::cmp::Ordering;
 
 /// The operations that turn `old` into `new`.
 pub fn diff(old: &Value, new: &Value) -> Vec<PatchOperation> {
@@ -42,17 +43,28 @@ impl<'v> Walker<'v> {
                 // `before` passed over are gone from `after`.
                 let mut previous = before.iter().peekable();
                 for (key, value) in after {
-                    while let Some((gone, _)) = previous.next_if(|(old, _)| *old < key) {
-                        self.remove(Step::Key(gone));
-                    }
-                    match previous.next_if(|(old, _)| *old == key) {
-                        Some((_, old)) => self.within(Step::Key(key), old, value),
-                        None => {
-                            let path = self.pointer(Some(Step::Key(key)));
-                            self.ops.push(PatchOperation::Add(AddOperation {
-                                path,
-                                value: value.clone(),
-                            }));
+                    loop {
+                        let order = previous.peek().map(|(old, _)| old.as_str().cmp(key));
+                        match order {
+                            Some(Ordering::Less) => {
+                                if let Some((gone, _)) = previous.next() {
+                                    self.remove(Step::Key(gone));
+                                }
+                            }
+                            Some(Ordering::Equal) => {
+                                if let Some((_, old)) = previous.next() {
+                                    self.within(Step::Key(key), old, value);
+                                }
+                                break;
+                            }
+                            Some(Ordering::Greater) | None => {
+                                let path = self.pointer(Some(Step::Key(key)));
+                                self.ops.push(PatchOperation::Add(AddOperation {
+                                    path,
+                                    value: value.clone(),
+                                }));
+                                break;
+                            }
                         }
                     }
                 }

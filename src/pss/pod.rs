@@ -46,17 +46,15 @@ impl<'a> Pod<'a> {
     /// without a template has no pod; any other kind without one is an empty pod, which is
     /// what the API server evaluates.
     pub fn of(object: &'a Value) -> Option<Pod<'a>> {
-        if !workload::is_workload(object) {
+        let (kind, pointers) = workload::workload_kind(object)?;
+        let template = lookup(object, pointers.template);
+        if kind == "ReplicationController" && set(template).is_none() {
             return None;
         }
-        let kind = object.get("kind").and_then(Value::as_str)?;
-        let pointers = workload::pod_pointers(kind)?;
-        if kind == "ReplicationController" && set(lookup(object, "/spec/template")).is_none() {
-            return None;
-        }
+        let part = |key| template?.get(key)?.as_object();
         Some(Pod {
-            metadata: lookup(object, pointers.metadata).and_then(Value::as_object),
-            spec: lookup(object, pointers.spec).and_then(Value::as_object),
+            metadata: part("metadata"),
+            spec: part("spec"),
             metadata_at: pointers.metadata,
             spec_at: pointers.spec,
             is_pod: kind == "Pod",
@@ -199,7 +197,7 @@ pub fn child(pointer: &str, key: &str) -> String {
     let mut path = String::with_capacity(pointer.len() + 1 + key.len());
     path.push_str(pointer);
     path.push('/');
-    if key.contains(['~', '/']) {
+    if key.bytes().any(|byte| byte == b'~' || byte == b'/') {
         path.push_str(&key.replace('~', "~0").replace('/', "~1"));
     } else {
         path.push_str(key);

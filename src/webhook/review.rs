@@ -218,7 +218,10 @@ fn failure(uid: &str, code: u16, message: &str) -> AdmissionReview {
 
 impl Request {
     fn parse(body: &[u8]) -> Result<Request, Invalid> {
-        let mut review: Value = serde_json::from_slice(body)
+        // UTF-8 checked once for the whole body: `from_slice` checks every string on its own.
+        let body = std::str::from_utf8(body)
+            .map_err(|error| Invalid::new("", format!("body is not JSON: not UTF-8 ({error})")))?;
+        let mut review: Value = serde_json::from_str(body)
             .map_err(|error| Invalid::new("", format!("body is not JSON: {error}")))?;
         let Some(fields) = review.as_object_mut() else {
             return Err(Invalid::new("", "body is not a JSON object"));
@@ -583,8 +586,9 @@ mod tests {
     #[test]
     fn invalid_bodies_get_400_with_the_reason_and_the_uid_when_known() {
         let config = Config::default();
-        let cases: [(&[u8], &str, &str); 6] = [
+        let cases: [(&[u8], &str, &str); 7] = [
             (b"{not json", "", "body is not JSON"),
+            (b"{\"a\": \"\xff\"}", "", "body is not JSON: not UTF-8"),
             (b"[1, 2]", "", "body is not a JSON object"),
             (
                 br#"{"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview","request":{"uid":"u1"}}"#,

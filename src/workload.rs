@@ -164,6 +164,22 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn pod_pointers_agree_with_their_template() {
+        for (kind, _, pointers) in KINDS {
+            assert_eq!(
+                pointers.metadata,
+                format!("{}/metadata", pointers.template),
+                "{kind}"
+            );
+            assert_eq!(
+                pointers.spec,
+                format!("{}/spec", pointers.template),
+                "{kind}"
+            );
+        }
+    }
+
+    #[test]
     fn a_deployment_is_its_own_workload() {
         let doc = json!({"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": "web", "namespace": "shop"}});

@@ -10,7 +10,7 @@ pub mod json;
 pub mod sarif;
 pub mod text;
 
-use crate::manifest::{Enforce, WorkloadReport};
+use crate::manifest::{Enforce, Finding, WorkloadReport};
 
 /// Display name of the standard input.
 pub const STDIN_NAME: &str = "<stdin>";
@@ -20,6 +20,16 @@ pub fn enforce_name(enforce: Enforce) -> String {
     match enforce {
         Enforce::Privileged => "privileged".to_owned(),
         Enforce::Level(level, version) => format!("{level} {version}"),
+    }
+}
+
+/// What a finding is reported against: the level the workload is held to (`held_to`, from
+/// [`enforce_name`]), or `hardening` for a K01 gap.
+pub fn finding_label<'a>(finding: &Finding<'_>, held_to: &'a str) -> &'a str {
+    if finding.hardening {
+        "hardening"
+    } else {
+        held_to
     }
 }
 

@@ -10,7 +10,7 @@
 //!
 //! SARIF is one JSON object, so results are collected (they are small) and written at the end.
 
-use super::{enforce_name, workload_name};
+use super::{enforce_name, finding_label, workload_name};
 use crate::manifest::WorkloadReport;
 use serde_json::{json, Value};
 use std::io::{self, Write};
@@ -49,11 +49,7 @@ impl SarifLog {
         let name = workload_name(workload);
         let held_to = enforce_name(workload.held_to.enforce);
         for found in workload.findings() {
-            let label = if found.hardening {
-                "hardening"
-            } else {
-                &held_to
-            };
+            let label = finding_label(&found, &held_to);
             let text = format!("{name} [{label}]: {}", found.message);
             let place = Place {
                 file,

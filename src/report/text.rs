@@ -10,7 +10,7 @@
 //! `  fixed CHECK (LEVEL, safe|changes-behaviour) at PATH: DESCRIPTION`, and one per violation
 //! left `  unfixable CHECK at LINE:COL PATH: REASON`.
 
-use super::{enforce_name, workload_name};
+use super::{enforce_name, finding_label, workload_name};
 use crate::manifest::{LevelSource, WorkloadReport};
 use crate::plan::Safety;
 use std::io::{self, Write};
@@ -24,11 +24,7 @@ pub fn write_findings(
     let name = workload_name(workload);
     let held_to = enforce_name(workload.held_to.enforce);
     for found in workload.findings() {
-        let label = if found.hardening {
-            "hardening"
-        } else {
-            &held_to
-        };
+        let label = finding_label(&found, &held_to);
         writeln!(
             out,
             "{file}:{}:{}: {name} [{label}]: {}: {}",

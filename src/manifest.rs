@@ -235,18 +235,21 @@ fn judge(
     policies: &Policies,
 ) -> WorkloadReport {
     let held_to = policies.held_to(found.namespace.as_deref());
-    let plan = match held_to.enforce {
-        Enforce::Level(level, version) => plan::plan(
-            found.object,
-            &policies.config.policy_for(found, level, version),
+    let (plan, hardening_gaps) = match held_to.enforce {
+        Enforce::Level(level, version) => {
+            let policy = policies.config.policy_for(found, level, version);
+            let gaps = plan::hardening::gaps(found.object, &policy.hardening);
+            (plan::plan(found.object, &policy), gaps)
+        }
+        Enforce::Privileged => (
+            Plan {
+                patch: Patch(Vec::new()),
+                changes: Vec::new(),
+                unfixable: Vec::new(),
+                violations: Vec::new(),
+            },
+            Vec::new(),
         ),
-        Enforce::Privileged => Plan {
-            patch: Patch(Vec::new()),
-            changes: Vec::new(),
-            unfixable: Vec::new(),
-            violations: Vec::new(),
-            hardening_gaps: Vec::new(),
-        },
     };
     let locate = |path: &str| stream.location(document, &format!("{}{path}", found.pointer));
     let (line, column) = locate("");
@@ -261,7 +264,7 @@ fn judge(
         held_to,
         unfixable: located(plan.unfixable, |item| &item.path, locate),
         violations: located(plan.violations, |item| &item.path, locate),
-        hardening_gaps: located(plan.hardening_gaps, |item| &item.path, locate),
+        hardening_gaps: located(hardening_gaps, |item| &item.path, locate),
         patch: plan.patch,
         changes: plan.changes,
     }

@@ -72,9 +72,6 @@ pub struct Plan {
     pub unfixable: Vec<Unfixable>,
     /// PSS violations of the input at the policy's level and version.
     pub violations: Vec<Violation>,
-    /// K01 hardening gaps of the input (not PSS violations), for the hardening the policy
-    /// turns on.
-    pub hardening_gaps: Vec<HardeningGap>,
 }
 
 /// A K01 hardening gap: not a PSS violation, and counted only when asked for.
@@ -96,7 +93,6 @@ pub const NO_REMEDY_REASON: &str = "not fixed by any remedy";
 /// still there after the plan is listed in `unfixable` with the reason.
 pub fn plan(workload: &Value, policy: &Policy) -> Plan {
     let violations = crate::pss::check(workload, policy.level, policy.version);
-    let hardening_gaps = hardening::gaps(workload, &policy.hardening);
     let mut fixer = fixer::Fixer::new(workload, policy);
     for violation in &violations {
         if policy.exemptions.exempts(&violation.check) {
@@ -142,14 +138,19 @@ pub fn plan(workload: &Value, policy: &Policy) -> Plan {
     let patch = if fixer.untouched() {
         json_patch::Patch(Vec::new())
     } else {
-        json_patch::Patch(diff::diff(workload, fixer.object()))
+        let patch = diff::diff(workload, fixer.object(), fixer.touched());
+        debug_assert_eq!(
+            patch,
+            diff::diff(workload, fixer.object(), &[String::new()]),
+            "an edit outside the touched subtrees"
+        );
+        json_patch::Patch(patch)
     };
     Plan {
         patch,
         changes: std::mem::take(&mut fixer.changes),
         unfixable,
         violations,
-        hardening_gaps,
     }
 }
 
@@ -258,8 +259,7 @@ mod tests {
     }
 
     fn plan_gaps(pod: &serde_json::Value, policy: &super::Policy) -> Vec<String> {
-        super::plan(pod, policy)
-            .hardening_gaps
+        super::hardening::gaps(pod, &policy.hardening)
             .into_iter()
             .map(|g| g.check)
             .collect()

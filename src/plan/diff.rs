@@ -3,20 +3,58 @@
 //! back exactly: a new key is one `add` with its whole subtree (parents before children by
 //! construction), removed array items go highest index first so every index stays valid, and
 //! anything else that changed is one `replace`.
+//!
+//! Only the subtrees the remedies touched are walked: a workload is mostly left as it was, and
+//! comparing all of it cost as much as the remedies themselves.
 
+use crate::pss::pod::unescape;
 use json_patch::jsonptr::PointerBuf;
 use json_patch::{AddOperation, PatchOperation, RemoveOperation, ReplaceOperation};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
-/// The operations that turn `old` into `new`.
-pub fn diff(old: &Value, new: &Value) -> Vec<PatchOperation> {
+/// The operations that turn `old` into `new`, which differ at most inside the subtrees at the
+/// `touched` pointers (RFC 6901; `""` is the whole value).
+pub fn diff(old: &Value, new: &Value, touched: &[String]) -> Vec<PatchOperation> {
+    let mut scope = Scope::default();
+    for pointer in touched {
+        scope.insert(pointer);
+    }
     let mut walker = Walker {
         at: Vec::new(),
         ops: Vec::new(),
     };
-    walker.walk(old, new);
+    walker.walk_within(old, new, &scope);
     walker.ops
+}
+
+/// Where the values may differ: the whole subtree, or only inside some of its children.
+#[derive(Default)]
+struct Scope<'t> {
+    whole: bool,
+    /// Unescaped reference tokens, each once.
+    children: Vec<(Cow<'t, str>, Scope<'t>)>,
+}
+
+impl<'t> Scope<'t> {
+    fn insert(&mut self, pointer: &'t str) {
+        let mut scope = self;
+        if !pointer.is_empty() {
+            for token in pointer.trim_start_matches('/').split('/') {
+                let token = unescape(token);
+                let index = match scope.children.iter().position(|(known, _)| *known == token) {
+                    Some(index) => index,
+                    None => {
+                        scope.children.push((token, Scope::default()));
+                        scope.children.len() - 1
+                    }
+                };
+                scope = &mut scope.children[index].1;
+            }
+        }
+        scope.whole = true;
+    }
 }
 
 /// A token of the path being walked, borrowed from the values.
@@ -35,6 +73,49 @@ struct Walker<'v> {
 }
 
 impl<'v> Walker<'v> {
+    /// [`Walker::walk`] limited to `scope`, visiting keys in the order it would.
+    fn walk_within(&mut self, old: &'v Value, new: &'v Value, scope: &Scope<'_>) {
+        if scope.whole {
+            return self.walk(old, new);
+        }
+        match (old, new) {
+            (Value::Object(before), Value::Object(after)) => {
+                let mut children: Vec<_> = scope.children.iter().collect();
+                children.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
+                for (key, inside) in children {
+                    let key = key.as_ref();
+                    match (before.get_key_value(key), after.get_key_value(key)) {
+                        (Some((key, old)), Some((_, new))) => {
+                            self.at.push(Step::Key(key));
+                            self.walk_within(old, new, inside);
+                            self.at.pop();
+                        }
+                        (Some((gone, _)), None) => self.remove(Step::Key(gone)),
+                        (None, Some((key, value))) => self.add(Step::Key(key), value),
+                        (None, None) => {}
+                    }
+                }
+            }
+            (Value::Array(before), Value::Array(after)) if before.len() == after.len() => {
+                let mut children: Vec<_> = scope
+                    .children
+                    .iter()
+                    .filter_map(|(token, inside)| Some((token.parse::<usize>().ok()?, inside)))
+                    .collect();
+                children.sort_unstable_by_key(|(index, _)| *index);
+                for (index, inside) in children {
+                    if let (Some(old), Some(new)) = (before.get(index), after.get(index)) {
+                        self.at.push(Step::Index(index));
+                        self.walk_within(old, new, inside);
+                        self.at.pop();
+                    }
+                }
+            }
+            // A changed shape or length: the whole comparison decides.
+            _ => self.walk(old, new),
+        }
+    }
+
     fn walk(&mut self, old: &'v Value, new: &'v Value) {
         match (old, new) {
             (Value::Object(before), Value::Object(after)) => {
@@ -58,11 +139,7 @@ impl<'v> Walker<'v> {
                                 break;
                             }
                             Some(Ordering::Greater) | None => {
-                                let path = self.pointer(Some(Step::Key(key)));
-                                self.ops.push(PatchOperation::Add(AddOperation {
-                                    path,
-                                    value: value.clone(),
-                                }));
+                                self.add(Step::Key(key), value);
                                 break;
                             }
                         }
@@ -79,11 +156,7 @@ impl<'v> Walker<'v> {
             }
             (Value::Array(before), Value::Array(after)) if after.starts_with(before) => {
                 for (index, value) in after.iter().enumerate().skip(before.len()) {
-                    let path = self.pointer(Some(Step::Index(index)));
-                    self.ops.push(PatchOperation::Add(AddOperation {
-                        path,
-                        value: value.clone(),
-                    }));
+                    self.add(Step::Index(index), value);
                 }
             }
             (Value::Array(before), Value::Array(after)) => match removed_indices(before, after) {
@@ -105,6 +178,14 @@ impl<'v> Walker<'v> {
         self.at.push(step);
         self.walk(old, new);
         self.at.pop();
+    }
+
+    fn add(&mut self, last: Step<'_>, value: &Value) {
+        let path = self.pointer(Some(last));
+        self.ops.push(PatchOperation::Add(AddOperation {
+            path,
+            value: value.clone(),
+        }));
     }
 
     fn remove(&mut self, last: Step<'_>) {
@@ -153,9 +234,46 @@ mod tests {
     use super::diff;
     use serde_json::json;
 
+    fn whole(old: &serde_json::Value, new: &serde_json::Value) -> Vec<json_patch::PatchOperation> {
+        diff(old, new, &[String::new()])
+    }
+
+    fn paths(ops: &[json_patch::PatchOperation]) -> Vec<String> {
+        ops.iter().map(|op| op.path().to_string()).collect()
+    }
+
+    #[test]
+    fn a_scoped_diff_walks_only_the_touched_subtrees_in_the_whole_walk_order() {
+        let old = json!({"a": {"x": 1, "y": [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]}, "b~/c": 1, "z": 1});
+        let mut new = old.clone();
+        new["a"]["y"][10] = json!(1);
+        new["a"]["y"][2] = json!(1);
+        new["a"]["w"] = json!({"k": true});
+        new["b~/c"] = json!(2);
+        new["z"] = json!(2);
+        let touched = ["/z", "/a/y/10", "/b~0~1c", "/a/y/2", "/a/w/k"].map(String::from);
+        let scoped = diff(&old, &new, &touched);
+        assert_eq!(scoped, whole(&old, &new));
+        assert_eq!(
+            paths(&scoped),
+            ["/a/w", "/a/y/2", "/a/y/10", "/b~0~1c", "/z"]
+        );
+        // What lies outside the scope is not looked at.
+        assert_eq!(paths(&diff(&old, &new, &["/z".to_string()])), ["/z"]);
+    }
+
+    #[test]
+    fn a_scoped_array_that_changed_length_is_compared_whole() {
+        let old = json!({"add": ["A", "B", "C"]});
+        let new = json!({"add": ["A", "C"]});
+        let scoped = diff(&old, &new, &["/add/1".to_string()]);
+        assert_eq!(paths(&scoped), ["/add/1"]);
+        assert_eq!(scoped, whole(&old, &new));
+    }
+
     fn applied(old: &serde_json::Value, new: &serde_json::Value) -> serde_json::Value {
         let mut patched = old.clone();
-        json_patch::patch(&mut patched, &diff(old, new)).expect("the diff should apply");
+        json_patch::patch(&mut patched, &whole(old, new)).expect("the diff should apply");
         patched
     }
 
@@ -164,7 +282,7 @@ mod tests {
         let old = json!({"spec": {"containers": [{"name": "a"}]}});
         let new = json!({"spec": {"containers": [{"name": "a",
             "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}}]}});
-        let ops = diff(&old, &new);
+        let ops = whole(&old, &new);
         assert_eq!(ops.len(), 1);
         assert_eq!(
             ops[0].path().to_string(),
@@ -177,7 +295,7 @@ mod tests {
     fn removed_items_go_highest_index_first_and_keys_are_escaped() {
         let old = json!({"add": ["A", "B", "C", "D"], "metadata": {"annotations": {"a/b": "x"}}});
         let new = json!({"add": ["B", "D"], "metadata": {"annotations": {"a/b": "y"}}});
-        let paths: Vec<_> = diff(&old, &new)
+        let paths: Vec<_> = whole(&old, &new)
             .iter()
             .map(|op| op.path().to_string())
             .collect();
@@ -189,7 +307,7 @@ mod tests {
     fn appended_items_are_added_at_their_index() {
         let old = json!({"drop": ["NET_RAW"]});
         let new = json!({"drop": ["NET_RAW", "ALL"]});
-        let paths: Vec<_> = diff(&old, &new)
+        let paths: Vec<_> = whole(&old, &new)
             .iter()
             .map(|op| op.path().to_string())
             .collect();
@@ -210,7 +328,7 @@ mod tests {
     fn keys_added_removed_and_changed_in_one_map() {
         let old = json!({"a": 1, "c": {"x": 1, "y": 2}, "d": 4, "f": 6});
         let new = json!({"b": 2, "c": {"x": 1, "y": 3}, "e": 5, "f": 6});
-        let ops: Vec<_> = diff(&old, &new)
+        let ops: Vec<_> = whole(&old, &new)
             .iter()
             .map(|op| serde_json::to_value(op).unwrap())
             .collect();
@@ -230,7 +348,7 @@ mod tests {
     #[test]
     fn equal_values_give_no_operations() {
         let value = json!({"spec": {"containers": [{"name": "a", "ports": [80, 443]}], "x": null}});
-        assert!(diff(&value, &value.clone()).is_empty());
+        assert!(whole(&value, &value.clone()).is_empty());
     }
 
     #[test]
@@ -238,6 +356,6 @@ mod tests {
         let old = json!({"securityContext": null});
         let new = json!({"securityContext": {"runAsNonRoot": true}});
         assert_eq!(applied(&old, &new), new);
-        assert_eq!(diff(&old, &new).len(), 1);
+        assert_eq!(whole(&old, &new).len(), 1);
     }
 }

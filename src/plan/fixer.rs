@@ -43,6 +43,9 @@ pub struct Fixer<'p> {
     windows: bool,
     pub(crate) changes: Vec<Change>,
     pub(crate) refused: Vec<Unfixable>,
+    /// Pointers of the subtrees edits were made in (or tried: a parent created before a
+    /// failing step stays), so that the diff looks only there.
+    touched: Vec<String>,
 }
 
 impl<'p> Fixer<'p> {
@@ -54,6 +57,7 @@ impl<'p> Fixer<'p> {
             windows,
             changes: Vec::new(),
             refused: Vec::new(),
+            touched: Vec::new(),
         }
     }
 
@@ -78,6 +82,18 @@ impl<'p> Fixer<'p> {
     /// not mean it changed.
     pub fn untouched(&self) -> bool {
         matches!(self.object, Cow::Borrowed(_))
+    }
+
+    /// Pointers of every subtree an edit was made or attempted in; the object equals the
+    /// workload everywhere else.
+    pub fn touched(&self) -> &[String] {
+        &self.touched
+    }
+
+    /// The object to edit inside the subtree at `pointer`.
+    fn edit_within(&mut self, pointer: &str) -> &mut Value {
+        self.touched.push(pointer.to_string());
+        self.object.to_mut()
     }
 
     /// Whether `check` is exempted for any of `containers` (then a pod-level field, which
@@ -146,7 +162,7 @@ impl<'p> Fixer<'p> {
             self.refuse(check, &path, WINDOWS_REASON);
             return false;
         }
-        let Some(target) = ensure_object(self.object.to_mut(), parent) else {
+        let Some(target) = ensure_object(self.edit_within(&path), parent) else {
             self.refuse(check, &path, "the parent field is not an object");
             return false;
         };
@@ -178,7 +194,7 @@ impl<'p> Fixer<'p> {
         if !self.permit(check, remedy, path, container) {
             return false;
         }
-        if let Some(Value::Array(items)) = lookup_mut(self.object.to_mut(), path) {
+        if let Some(Value::Array(items)) = lookup_mut(self.edit_within(path), path) {
             items.push(value);
         }
         self.record(check, remedy, path.to_string());
@@ -197,7 +213,8 @@ impl<'p> Fixer<'p> {
             return false;
         }
         let (parent, key) = split_last(path);
-        let removed = match lookup_mut(self.object.to_mut(), parent) {
+        // The parent: removing an array item moves the items after it.
+        let removed = match lookup_mut(self.edit_within(parent), parent) {
             Some(Value::Object(map)) => map.remove(&key).is_some(),
             Some(Value::Array(items)) => match key.parse::<usize>() {
                 Ok(index) if index < items.len() => {

@@ -57,7 +57,7 @@ pub fn gaps(workload: &Value, hardening: &Hardening) -> Vec<HardeningGap> {
         if hardening.read_only_root_filesystem && needs_read_only(&pod, c) {
             found.push(HardeningGap {
                 check: READ_ONLY_ID.to_string(),
-                path: c.at.clone(),
+                path: c.at(),
                 message: format!(
                     "container \"{}\" must set securityContext.readOnlyRootFilesystem=true",
                     c.name
@@ -72,7 +72,7 @@ pub fn gaps(workload: &Value, hardening: &Hardening) -> Vec<HardeningGap> {
                 .collect();
             found.push(HardeningGap {
                 check: RESOURCES_ID.to_string(),
-                path: c.at.clone(),
+                path: c.at(),
                 message: format!(
                     "container \"{}\" must set resources {}",
                     c.name,
@@ -131,14 +131,10 @@ fn resource_sets(c: &Container, defaults: &Resources) -> Vec<(String, String, Va
             values.insert(name.to_string(), value);
         }
     }
-    let resources_at = child(&c.at, RESOURCES_ID);
+    let resources_at = child(&c.at(), RESOURCES_ID);
     let resources = c.value.get(RESOURCES_ID).filter(|r| r.is_object());
     let Some(resources) = resources else {
-        return vec![(
-            c.at.clone(),
-            RESOURCES_ID.to_string(),
-            Value::Object(groups),
-        )];
+        return vec![(c.at(), RESOURCES_ID.to_string(), Value::Object(groups))];
     };
     let mut sets = Vec::new();
     for (group, values) in groups {

@@ -33,7 +33,7 @@ fn offenders(pod: &Pod, version: Version) -> Vec<Offender> {
                 return None;
             }
             let path = match (c.security_context(), value) {
-                (None, _) => c.at.clone(),
+                (None, _) => c.at(),
                 (Some(_), None) => c.security_context_at(),
                 (Some(_), Some(_)) => child(&c.security_context_at(), ID),
             };

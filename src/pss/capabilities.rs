@@ -117,7 +117,7 @@ fn missing_drop_all<'a>(pod: &Pod<'a>) -> Vec<(Container<'a>, String)> {
                 return None;
             }
             let path = if c.security_context().is_none() {
-                c.at.clone()
+                c.at()
             } else if c.context_field("capabilities").is_none() {
                 c.security_context_at()
             } else if c

@@ -44,8 +44,8 @@ fn offenders(pod: &Pod) -> Vec<Offender> {
             if host_port != 0 {
                 found.push(Offender {
                     container: c.name.to_string(),
-                    container_at: c.at.clone(),
-                    port_at: format!("{}/ports/{index}", c.at),
+                    container_at: c.at(),
+                    port_at: format!("{}/ports/{index}", c.at()),
                     host_port,
                     defaulted,
                 });

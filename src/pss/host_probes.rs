@@ -18,16 +18,15 @@ const HANDLERS: [&str; 2] = ["httpGet", "tcpSocket"];
 fn offenders(pod: &Pod) -> Vec<(String, String, String)> {
     let mut found = Vec::new();
     for c in pod.containers() {
-        let mut endpoints: Vec<(String, &Value)> = PROBES
+        let lifecycle = c.value.get("lifecycle").filter(|v| v.is_object());
+        let probes = PROBES.iter().map(|key| ("", *key, c.value.get(*key)));
+        let hooks = LIFECYCLE
             .iter()
-            .filter_map(|key| Some((format!("{}/{key}", c.at), c.value.get(*key)?)))
-            .collect();
-        if let Some(lifecycle) = c.value.get("lifecycle").filter(|v| v.is_object()) {
-            endpoints.extend(LIFECYCLE.iter().filter_map(|key| {
-                Some((format!("{}/lifecycle/{key}", c.at), lifecycle.get(*key)?))
-            }));
-        }
-        for (at, endpoint) in endpoints {
+            .map(|key| ("/lifecycle", *key, lifecycle.and_then(|l| l.get(*key))));
+        for (parent, key, endpoint) in probes.chain(hooks) {
+            let Some(endpoint) = endpoint else {
+                continue;
+            };
             for handler in HANDLERS {
                 let host = endpoint
                     .get(handler)
@@ -37,7 +36,7 @@ fn offenders(pod: &Pod) -> Vec<(String, String, String)> {
                 if !host.is_empty() {
                     found.push((
                         c.name.to_string(),
-                        format!("{at}/{handler}/host"),
+                        format!("{}{parent}/{key}/{handler}/host", c.at()),
                         host.to_string(),
                     ));
                 }

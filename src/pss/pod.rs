@@ -10,7 +10,6 @@ use crate::workload;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::cell::OnceCell;
-use std::fmt::Write as _;
 
 /// The pod of one workload.
 #[derive(Debug, Clone)]
@@ -31,11 +30,14 @@ pub struct Pod<'a> {
 #[derive(Debug, Clone)]
 pub struct Container<'a> {
     pub name: &'a str,
-    /// Pointer of the container object, relative to the workload.
-    pub at: String,
     pub value: &'a Map<String, Value>,
     /// Ephemeral containers may not set resources, ports or probes.
     pub ephemeral: bool,
+    /// Where it is: the pod spec's pointer, the list and the index (the pointer is made only
+    /// for the few containers a finding or an edit is about).
+    spec_at: &'static str,
+    list: &'static str,
+    index: usize,
 }
 
 /// The three container lists, in the order upstream visits them.
@@ -121,7 +123,6 @@ impl<'a> Pod<'a> {
             let Some(items) = self.field(list).and_then(Value::as_array) else {
                 continue;
             };
-            let list_at = child(self.spec_at, list);
             for (index, entry) in items.iter().enumerate() {
                 if let Some(value) = entry.as_object() {
                     found.push(Container {
@@ -129,9 +130,11 @@ impl<'a> Pod<'a> {
                             .get("name")
                             .and_then(Value::as_str)
                             .unwrap_or_default(),
-                        at: item(&list_at, index),
                         value,
                         ephemeral: list == "ephemeralContainers",
+                        spec_at: self.spec_at,
+                        list,
+                        index,
                     });
                 }
             }
@@ -158,6 +161,24 @@ impl<'a> Pod<'a> {
 }
 
 impl<'a> Container<'a> {
+    /// Pointer of the container object, relative to the workload.
+    pub fn at(&self) -> String {
+        self.at_with("")
+    }
+
+    /// The container's pointer with `suffix` (which starts with `/`) after it.
+    fn at_with(&self, suffix: &str) -> String {
+        let mut path =
+            String::with_capacity(self.spec_at.len() + self.list.len() + 8 + suffix.len());
+        path.push_str(self.spec_at);
+        path.push('/');
+        path.push_str(self.list);
+        path.push('/');
+        push_index(&mut path, self.index);
+        path.push_str(suffix);
+        path
+    }
+
     /// The container's securityContext.
     pub fn security_context(&self) -> Option<&'a Map<String, Value>> {
         set(self.value.get("securityContext")).and_then(Value::as_object)
@@ -165,7 +186,7 @@ impl<'a> Container<'a> {
 
     /// Pointer of the container's securityContext (which may not exist).
     pub fn security_context_at(&self) -> String {
-        child(&self.at, "securityContext")
+        self.at_with("/securityContext")
     }
 
     /// A field of the container's securityContext.
@@ -209,9 +230,18 @@ pub fn child(pointer: &str, key: &str) -> String {
 pub fn item(pointer: &str, index: usize) -> String {
     let mut path = String::with_capacity(pointer.len() + 4);
     path.push_str(pointer);
-    // Writing to a String cannot fail.
-    let _ = write!(path, "/{index}");
+    path.push('/');
+    push_index(&mut path, index);
     path
+}
+
+/// Appends the decimal digits of `index` (without the formatting machinery: pointers are
+/// made for every finding).
+fn push_index(path: &mut String, index: usize) {
+    if index >= 10 {
+        push_index(path, index / 10);
+    }
+    path.push(char::from(b'0' + (index % 10) as u8));
 }
 
 /// An RFC 6901 reference token unescaped (`~1` as `/`, `~0` as `~`), borrowed when it holds

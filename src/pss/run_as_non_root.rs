@@ -48,7 +48,7 @@ fn inspect(pod: &Pod, version: Version) -> Findings {
                 let at = if c.security_context().is_some() {
                     c.security_context_at()
                 } else {
-                    c.at.clone()
+                    c.at()
                 };
                 findings.implicit.push((c.name.to_string(), at));
             }

@@ -133,7 +133,7 @@ fn unset(pod: &Pod) -> Vec<(String, String)> {
             let at = if c.security_context().is_some() {
                 c.security_context_at()
             } else {
-                c.at.clone()
+                c.at()
             };
             (c.name.to_string(), at)
         })

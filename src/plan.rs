@@ -1,8 +1,9 @@
 //! Violations to a minimal RFC 6902 patch, plus what cannot be fixed and why.
 //!
-//! Each violated control's remedy (in its `pss` module) edits a copy of the workload; the patch
-//! is the difference between the two, so every operation is one a remedy asked for, parents
-//! come before children and a new subtree is one `add`. K01 hardening (beyond PSS) is planned
+//! Each violated control's remedy (in its `pss` module) edits the workload (a copy, unless the
+//! caller gives it away); the patch is the difference, read from the originals of the edited
+//! subtrees, so every operation is one a remedy asked for, parents come before children and a
+//! new subtree is one `add`. K01 hardening (beyond PSS) is planned
 //! the same way after the PSS remedies.
 //!
 //! Where a remedy cannot or may not act (an exemption, `--safe-only`, a Linux-only field in a
@@ -17,6 +18,7 @@ pub mod quantity;
 
 use crate::pss::{Level, Version, Violation};
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// Whether applying a remedy can change what the workload does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -92,7 +94,20 @@ pub const NO_REMEDY_REASON: &str = "not fixed by any remedy";
 /// (unless the control is exempted), then the hardening the policy turns on. Every violation
 /// still there after the plan is listed in `unfixable` with the reason.
 pub fn plan(workload: &Value, policy: &Policy) -> Plan {
-    let violations = crate::pss::check(workload, policy.level, policy.version);
+    plan_cow(Cow::Borrowed(workload), policy)
+}
+
+/// [`plan`] for a workload the caller gives away (the webhook's request object): it is edited
+/// in place, never copied.
+pub fn plan_owned(workload: Value, policy: &Policy) -> Plan {
+    plan_cow(Cow::Owned(workload), policy)
+}
+
+fn plan_cow(workload: Cow<'_, Value>, policy: &Policy) -> Plan {
+    let violations = crate::pss::check(&workload, policy.level, policy.version);
+    // Tests hold every patch to the diff of the whole workload.
+    #[cfg(debug_assertions)]
+    let whole = workload.clone().into_owned();
     let mut fixer = fixer::Fixer::new(workload, policy);
     for violation in &violations {
         if policy.exemptions.exempts(&violation.check) {
@@ -138,11 +153,12 @@ pub fn plan(workload: &Value, policy: &Policy) -> Plan {
     let patch = if fixer.untouched() {
         json_patch::Patch(Vec::new())
     } else {
-        let patch = diff::diff(workload, fixer.object(), fixer.touched());
-        debug_assert_eq!(
+        let patch = diff::diff(fixer.originals(), fixer.object());
+        #[cfg(debug_assertions)]
+        assert_eq!(
             patch,
-            diff::diff(workload, fixer.object(), &[String::new()]),
-            "an edit outside the touched subtrees"
+            diff::diff(&[(String::new(), Some(whole))], fixer.object()),
+            "an edit outside the saved originals"
         );
         json_patch::Patch(patch)
     };

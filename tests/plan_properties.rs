@@ -305,6 +305,8 @@ proptest! {
         let config = Config { safe_only, exemptions, ..Config::default() };
         let policy = config.policy_for(&found[0], level, version);
         let plan: Plan = plan(&object, &policy);
+        // Editing in place (the webhook's way) plans the same.
+        prop_assert_eq!(&pss_fix::plan::plan_owned(object.clone(), &policy), &plan);
         let fixed = patched(&object, &plan.patch.0).expect("the plan applies");
 
         let remaining = pss::check(&fixed, level, version);

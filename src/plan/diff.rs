@@ -4,8 +4,9 @@
 //! construction), removed array items go highest index first so every index stays valid, and
 //! anything else that changed is one `replace`.
 //!
-//! Only the subtrees the remedies touched are walked: a workload is mostly left as it was, and
-//! comparing all of it cost as much as the remedies themselves.
+//! Only the subtrees the remedies edited are walked, from the originals the fixer saved before
+//! its first edit in each: a workload is mostly left as it was, and neither copying nor
+//! comparing all of it is needed.
 
 use crate::pss::pod::unescape;
 use json_patch::jsonptr::PointerBuf;
@@ -14,31 +15,36 @@ use serde_json::Value;
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
-/// The operations that turn `old` into `new`, which differ at most inside the subtrees at the
-/// `touched` pointers (RFC 6901; `""` is the whole value).
-pub fn diff(old: &Value, new: &Value, touched: &[String]) -> Vec<PatchOperation> {
+/// A subtree saved before its first edit: its pointer (RFC 6901, relative to the workload)
+/// and its value then (`None`: it did not exist).
+pub type Original = (String, Option<Value>);
+
+/// The operations that turn the workload into `new`, which equals it outside the `originals`
+/// (disjoint subtrees, in any order).
+pub fn diff(originals: &[Original], new: &Value) -> Vec<PatchOperation> {
     let mut scope = Scope::default();
-    for pointer in touched {
-        scope.insert(pointer);
+    for (pointer, original) in originals {
+        scope.insert(pointer, original.as_ref());
     }
     let mut walker = Walker {
         at: Vec::new(),
         ops: Vec::new(),
     };
-    walker.walk_within(old, new, &scope);
+    walker.walk_within(Some(new), &scope);
     walker.ops
 }
 
-/// Where the values may differ: the whole subtree, or only inside some of its children.
+/// The saved subtrees as a tree of reference tokens.
 #[derive(Default)]
 struct Scope<'t> {
-    whole: bool,
+    /// At a saved subtree: its original, compared whole with what is there now.
+    original: Option<Option<&'t Value>>,
     /// Unescaped reference tokens, each once.
     children: Vec<(Cow<'t, str>, Scope<'t>)>,
 }
 
 impl<'t> Scope<'t> {
-    fn insert(&mut self, pointer: &'t str) {
+    fn insert(&mut self, pointer: &'t str, original: Option<&'t Value>) {
         let mut scope = self;
         if !pointer.is_empty() {
             for token in pointer.trim_start_matches('/').split('/') {
@@ -53,11 +59,11 @@ impl<'t> Scope<'t> {
                 scope = &mut scope.children[index].1;
             }
         }
-        scope.whole = true;
+        scope.original = Some(original);
     }
 }
 
-/// A token of the path being walked, borrowed from the values.
+/// A token of the path being walked, borrowed from the values or the scope.
 #[derive(Clone, Copy)]
 enum Step<'v> {
     Key(&'v str),
@@ -73,30 +79,34 @@ struct Walker<'v> {
 }
 
 impl<'v> Walker<'v> {
-    /// [`Walker::walk`] limited to `scope`, visiting keys in the order it would.
-    fn walk_within(&mut self, old: &'v Value, new: &'v Value, scope: &Scope<'_>) {
-        if scope.whole {
-            return self.walk(old, new);
+    /// Down the scope to each saved subtree (visiting keys in the order [`Walker::walk`]
+    /// would), and there the whole comparison. Above the saved subtrees nothing changed, so
+    /// only the new value is read.
+    fn walk_within(&mut self, new: Option<&'v Value>, scope: &'v Scope<'v>) {
+        if let Some(original) = scope.original {
+            match (original, new) {
+                (Some(old), Some(new)) => self.walk(old, new),
+                (None, Some(new)) => self.add(None, new),
+                (Some(_), None) => self.remove(None),
+                (None, None) => {}
+            }
+            return;
         }
-        match (old, new) {
-            (Value::Object(before), Value::Object(after)) => {
+        match new {
+            Some(Value::Object(after)) => {
                 let mut children: Vec<_> = scope.children.iter().collect();
                 children.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
                 for (key, inside) in children {
-                    let key = key.as_ref();
-                    match (before.get_key_value(key), after.get_key_value(key)) {
-                        (Some((key, old)), Some((_, new))) => {
-                            self.at.push(Step::Key(key));
-                            self.walk_within(old, new, inside);
-                            self.at.pop();
-                        }
-                        (Some((gone, _)), None) => self.remove(Step::Key(gone)),
-                        (None, Some((key, value))) => self.add(Step::Key(key), value),
-                        (None, None) => {}
-                    }
+                    let (key, new) = match after.get_key_value(key.as_ref()) {
+                        Some((key, new)) => (key.as_str(), Some(new)),
+                        None => (key.as_ref(), None),
+                    };
+                    self.at.push(Step::Key(key));
+                    self.walk_within(new, inside);
+                    self.at.pop();
                 }
             }
-            (Value::Array(before), Value::Array(after)) if before.len() == after.len() => {
+            Some(Value::Array(after)) => {
                 let mut children: Vec<_> = scope
                     .children
                     .iter()
@@ -104,15 +114,14 @@ impl<'v> Walker<'v> {
                     .collect();
                 children.sort_unstable_by_key(|(index, _)| *index);
                 for (index, inside) in children {
-                    if let (Some(old), Some(new)) = (before.get(index), after.get(index)) {
-                        self.at.push(Step::Index(index));
-                        self.walk_within(old, new, inside);
-                        self.at.pop();
-                    }
+                    self.at.push(Step::Index(index));
+                    self.walk_within(after.get(index), inside);
+                    self.at.pop();
                 }
             }
-            // A changed shape or length: the whole comparison decides.
-            _ => self.walk(old, new),
+            // Saved subtrees under a scalar or a missing value were not there either (the
+            // fixer saves the first missing level, never one below it): nothing changed.
+            _ => {}
         }
     }
 
@@ -129,7 +138,7 @@ impl<'v> Walker<'v> {
                         match order {
                             Some(Ordering::Less) => {
                                 if let Some((gone, _)) = previous.next() {
-                                    self.remove(Step::Key(gone));
+                                    self.remove(Some(Step::Key(gone)));
                                 }
                             }
                             Some(Ordering::Equal) => {
@@ -139,14 +148,14 @@ impl<'v> Walker<'v> {
                                 break;
                             }
                             Some(Ordering::Greater) | None => {
-                                self.add(Step::Key(key), value);
+                                self.add(Some(Step::Key(key)), value);
                                 break;
                             }
                         }
                     }
                 }
                 for (gone, _) in previous {
-                    self.remove(Step::Key(gone));
+                    self.remove(Some(Step::Key(gone)));
                 }
             }
             (Value::Array(before), Value::Array(after)) if before.len() == after.len() => {
@@ -156,7 +165,7 @@ impl<'v> Walker<'v> {
             }
             (Value::Array(before), Value::Array(after)) if after.starts_with(before) => {
                 for (index, value) in after.iter().enumerate().skip(before.len()) {
-                    self.add(Step::Index(index), value);
+                    self.add(Some(Step::Index(index)), value);
                 }
             }
             (Value::Array(before), Value::Array(after)) => match removed_indices(before, after) {
@@ -180,16 +189,18 @@ impl<'v> Walker<'v> {
         self.at.pop();
     }
 
-    fn add(&mut self, last: Step<'_>, value: &Value) {
-        let path = self.pointer(Some(last));
+    /// Adds `value` at the current path, or at `last` below it.
+    fn add(&mut self, last: Option<Step<'_>>, value: &Value) {
+        let path = self.pointer(last);
         self.ops.push(PatchOperation::Add(AddOperation {
             path,
             value: value.clone(),
         }));
     }
 
-    fn remove(&mut self, last: Step<'_>) {
-        let path = self.pointer(Some(last));
+    /// Removes the value at the current path, or at `last` below it.
+    fn remove(&mut self, last: Option<Step<'_>>) {
+        let path = self.pointer(last);
         self.ops
             .push(PatchOperation::Remove(RemoveOperation { path }));
     }
@@ -235,7 +246,13 @@ mod tests {
     use serde_json::json;
 
     fn whole(old: &serde_json::Value, new: &serde_json::Value) -> Vec<json_patch::PatchOperation> {
-        diff(old, new, &[String::new()])
+        diff(&[(String::new(), Some(old.clone()))], new)
+    }
+
+    fn applied(old: &serde_json::Value, new: &serde_json::Value) -> serde_json::Value {
+        let mut patched = old.clone();
+        json_patch::patch(&mut patched, &whole(old, new)).expect("the diff should apply");
+        patched
     }
 
     fn paths(ops: &[json_patch::PatchOperation]) -> Vec<String> {
@@ -243,38 +260,40 @@ mod tests {
     }
 
     #[test]
-    fn a_scoped_diff_walks_only_the_touched_subtrees_in_the_whole_walk_order() {
-        let old = json!({"a": {"x": 1, "y": [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]}, "b~/c": 1, "z": 1});
+    fn saved_subtrees_give_the_whole_diff_in_its_order() {
+        let old = json!({"a": {"x": 1, "y": [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]}, "b~/c": 1, "z": 1, "gone": {}});
         let mut new = old.clone();
         new["a"]["y"][10] = json!(1);
         new["a"]["y"][2] = json!(1);
         new["a"]["w"] = json!({"k": true});
         new["b~/c"] = json!(2);
         new["z"] = json!(2);
-        let touched = ["/z", "/a/y/10", "/b~0~1c", "/a/y/2", "/a/w/k"].map(String::from);
-        let scoped = diff(&old, &new, &touched);
+        new.as_object_mut().unwrap().remove("gone");
+        let originals = [
+            ("/z".to_string(), Some(json!(1))),
+            ("/a/y/10".to_string(), Some(json!(0))),
+            ("/b~0~1c".to_string(), Some(json!(1))),
+            ("/gone".to_string(), Some(json!({}))),
+            ("/a/y/2".to_string(), Some(json!(0))),
+            ("/a/w".to_string(), None),
+        ];
+        let scoped = diff(&originals, &new);
         assert_eq!(scoped, whole(&old, &new));
         assert_eq!(
             paths(&scoped),
-            ["/a/w", "/a/y/2", "/a/y/10", "/b~0~1c", "/z"]
+            ["/a/w", "/a/y/2", "/a/y/10", "/b~0~1c", "/gone", "/z"]
         );
-        // What lies outside the scope is not looked at.
-        assert_eq!(paths(&diff(&old, &new, &["/z".to_string()])), ["/z"]);
+        // What lies outside the saved subtrees is not looked at.
+        assert_eq!(paths(&diff(&originals[..1], &new)), ["/z"]);
     }
 
     #[test]
-    fn a_scoped_array_that_changed_length_is_compared_whole() {
+    fn a_saved_array_that_changed_length_is_compared_whole() {
         let old = json!({"add": ["A", "B", "C"]});
         let new = json!({"add": ["A", "C"]});
-        let scoped = diff(&old, &new, &["/add/1".to_string()]);
+        let scoped = diff(&[("/add".to_string(), Some(old["add"].clone()))], &new);
         assert_eq!(paths(&scoped), ["/add/1"]);
         assert_eq!(scoped, whole(&old, &new));
-    }
-
-    fn applied(old: &serde_json::Value, new: &serde_json::Value) -> serde_json::Value {
-        let mut patched = old.clone();
-        json_patch::patch(&mut patched, &whole(old, new)).expect("the diff should apply");
-        patched
     }
 
     #[test]

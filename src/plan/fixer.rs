@@ -2,10 +2,13 @@
 //! recorded (and every refused one, with its reason). The patch is computed afterwards from
 //! the copy (see `diff`), so remedies only say what the result must be.
 //!
-//! The copy is made on the first edit: a compliant workload, the common case at admission,
-//! costs no copy, no re-check and no diff (see [`Fixer::untouched`]).
+//! A borrowed workload is copied on the first edit: a compliant one, the common case, costs no
+//! copy, no re-check and no diff (see [`Fixer::untouched`]). An owned one (the webhook's) is
+//! edited in place. Either way, before the first edit in a subtree its original is saved, and
+//! the diff reads only those.
 
 use crate::config::Exemptions;
+use crate::plan::diff::Original;
 use crate::plan::{Change, Policy, Safety, Unfixable};
 use crate::pss::catalog::Remedy;
 use crate::pss::pod::{lookup, lookup_mut, unescape, Pod};
@@ -43,21 +46,22 @@ pub struct Fixer<'p> {
     windows: bool,
     pub(crate) changes: Vec<Change>,
     pub(crate) refused: Vec<Unfixable>,
-    /// Pointers of the subtrees edits were made in (or tried: a parent created before a
-    /// failing step stays), so that the diff looks only there.
-    touched: Vec<String>,
+    /// The original of every subtree an edit was made (or tried) in, disjoint.
+    originals: Vec<Original>,
+    edited: bool,
 }
 
 impl<'p> Fixer<'p> {
-    pub fn new(workload: &'p Value, policy: &'p Policy) -> Fixer<'p> {
-        let windows = Pod::of(workload).is_some_and(|pod| pod.is_windows());
+    pub fn new(workload: Cow<'p, Value>, policy: &'p Policy) -> Fixer<'p> {
+        let windows = Pod::of(&workload).is_some_and(|pod| pod.is_windows());
         Fixer {
-            object: Cow::Borrowed(workload),
+            object: workload,
             policy,
             windows,
             changes: Vec::new(),
             refused: Vec::new(),
-            touched: Vec::new(),
+            originals: Vec::new(),
+            edited: false,
         }
     }
 
@@ -78,22 +82,46 @@ impl<'p> Fixer<'p> {
         &self.object
     }
 
-    /// True when no edit was attempted, so the object is the workload itself; `false` does
-    /// not mean it changed.
+    /// True when no edit was attempted, so the object is the workload as it came; `false`
+    /// does not mean it changed.
     pub fn untouched(&self) -> bool {
-        matches!(self.object, Cow::Borrowed(_))
+        !self.edited
     }
 
-    /// Pointers of every subtree an edit was made or attempted in; the object equals the
+    /// The originals of the subtrees edits were made or attempted in; the object equals the
     /// workload everywhere else.
-    pub fn touched(&self) -> &[String] {
-        &self.touched
+    pub fn originals(&self) -> &[Original] {
+        &self.originals
     }
 
-    /// The object to edit inside the subtree at `pointer`.
+    /// The object to edit inside the subtree at `pointer`, its original saved.
     fn edit_within(&mut self, pointer: &str) -> &mut Value {
-        self.touched.push(pointer.to_string());
+        self.save_original(pointer);
+        self.edited = true;
         self.object.to_mut()
+    }
+
+    /// Saves the original of the subtree at `pointer`, or of its first missing level (an edit
+    /// creates it whole), unless a saved subtree holds it. Saved subtrees inside it are put
+    /// back to their originals in the copy and give way to it.
+    fn save_original(&mut self, pointer: &str) {
+        let at = existing_prefix(&self.object, pointer);
+        if self.originals.iter().any(|(saved, _)| is_within(at, saved)) {
+            return;
+        }
+        let mut original = lookup(&self.object, at).cloned();
+        let mut index = 0;
+        while index < self.originals.len() {
+            if is_within(&self.originals[index].0, at) {
+                let (inner, value) = self.originals.swap_remove(index);
+                if let Some(original) = &mut original {
+                    restore(original, &inner[at.len()..], value);
+                }
+            } else {
+                index += 1;
+            }
+        }
+        self.originals.push((at.to_string(), original));
     }
 
     /// Whether `check` is exempted for any of `containers` (then a pod-level field, which
@@ -242,6 +270,45 @@ impl<'p> Fixer<'p> {
     }
 }
 
+/// `pointer` up to its first level missing (or `null`) in `value`; all of it when it exists.
+fn existing_prefix<'p>(mut value: &Value, pointer: &'p str) -> &'p str {
+    let mut end = 0;
+    for token in pointer.split('/').skip(1) {
+        end += 1 + token.len();
+        match lookup(value, &pointer[end - token.len() - 1..end]) {
+            Some(next) if !next.is_null() => value = next,
+            _ => return &pointer[..end],
+        }
+    }
+    pointer
+}
+
+/// Whether `pointer` is `ancestor` or below it.
+fn is_within(pointer: &str, ancestor: &str) -> bool {
+    pointer
+        .strip_prefix(ancestor)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// Puts `value` (`None`: absent) back at `relative` inside `root`.
+fn restore(root: &mut Value, relative: &str, value: Option<Value>) {
+    let (parent, key) = split_last(relative);
+    match (lookup_mut(root, parent), value) {
+        (Some(Value::Object(map)), Some(value)) => {
+            map.insert(key, value);
+        }
+        (Some(Value::Object(map)), None) => {
+            map.remove(&key);
+        }
+        (Some(Value::Array(items)), Some(value)) => {
+            if let Some(item) = key.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+                *item = value;
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Whether creating `path` would add a Linux-only field.
 fn adds_linux_only(path: &str) -> bool {
     path.split('/').any(|token| LINUX_ONLY.contains(&token))
@@ -279,4 +346,40 @@ fn ensure_object<'v>(root: &'v mut Value, pointer: &str) -> Option<&'v mut Map<S
         *current = Value::Object(Map::new());
     }
     current.as_object_mut()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Fixer;
+    use crate::plan::diff::diff;
+    use crate::pss::catalog::remedy;
+    use crate::pss::testing::policy;
+    use crate::pss::Level::Restricted;
+    use serde_json::json;
+    use std::borrow::Cow;
+
+    /// An edit around subtrees saved before takes their place with the true original, so the
+    /// diff of the originals is the whole diff, whatever the order of the edits.
+    #[test]
+    fn originals_stay_disjoint_and_true() {
+        let workload = json!({"a": {"b": {"c": 1}, "list": [1, 2, 3]}, "n": null});
+        let policy = policy(Restricted, "latest");
+        let set = remedy("hardening", "read-only-root-filesystem");
+        let mut fixer = Fixer::new(Cow::Owned(workload.clone()), &policy);
+        fixer.set("x", set, "/a/b", "d", json!(2), None);
+        fixer.set("x", set, "/a/new/deep", "k", json!(true), None);
+        fixer.set("x", set, "/a", "b", json!({"x": 1}), None);
+        fixer.remove("x", set, "/a/list/1", None);
+        fixer.set("x", set, "/n", "k", json!(1), None);
+        let saved: Vec<&str> = fixer
+            .originals()
+            .iter()
+            .map(|(at, _)| at.as_str())
+            .collect();
+        assert_eq!(saved, ["/a/new", "/a/b", "/a/list", "/n"]);
+        assert_eq!(fixer.originals()[1].1, Some(json!({"c": 1})));
+        let whole = diff(&[(String::new(), Some(workload))], fixer.object());
+        assert_eq!(diff(fixer.originals(), fixer.object()), whole);
+        assert_eq!(whole.len(), 5);
+    }
 }

@@ -133,7 +133,7 @@ impl AdmissionReview {
 /// Answers one AdmissionReview request body.
 pub fn review(body: &[u8], context: Context<'_>) -> Review {
     match Request::parse(body) {
-        Ok(request) => decide(&request, context),
+        Ok(request) => decide(request, context),
         Err(invalid) => invalid.into_review(),
     }
 }
@@ -280,8 +280,8 @@ impl Request {
 }
 
 /// The decision for a well-formed request.
-fn decide(request: &Request, context: Context<'_>) -> Review {
-    let mut answer = Answer::new(request);
+fn decide(request: Request, context: Context<'_>) -> Review {
+    let mut answer = Answer::new(&request);
     let Some(mut workload) = workload::workloads(&request.object)
         .into_iter()
         .find(|workload| workload.pointer.is_empty())
@@ -297,14 +297,15 @@ fn decide(request: &Request, context: Context<'_>) -> Review {
         answer.summary.name = workload.name.clone().unwrap_or_default();
     }
 
-    if let Some(reason) = skip_reason(request, &workload, context.config) {
+    if let Some(reason) = skip_reason(&request, &workload, context.config) {
         return answer.skip(reason);
     }
     let Some((level, version)) = level_for(&request.namespace, context) else {
         return answer.skip("privileged namespace");
     };
     let policy = context.config.policy_for(&workload, level, version);
-    let plan = plan::plan(&request.object, &policy);
+    // The object is not needed after the plan: it is edited in place, not copied.
+    let plan = plan::plan_owned(request.object, &policy);
     answer.planned(&plan, level, version, context.config.enforce)
 }
 

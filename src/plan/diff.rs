@@ -95,7 +95,9 @@ impl<'v> Walker<'v> {
         match new {
             Some(Value::Object(after)) => {
                 let mut children: Vec<_> = scope.children.iter().collect();
-                children.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
+                if children.len() > 1 {
+                    children.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
+                }
                 for (key, inside) in children {
                     let (key, new) = match after.get_key_value(key.as_ref()) {
                         Some((key, new)) => (key.as_str(), Some(new)),

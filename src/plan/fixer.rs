@@ -11,7 +11,7 @@ use crate::config::Exemptions;
 use crate::plan::diff::Original;
 use crate::plan::{Change, Policy, Safety, Unfixable};
 use crate::pss::catalog::Remedy;
-use crate::pss::pod::{lookup, lookup_mut, unescape, Pod};
+use crate::pss::pod::{index_token, lookup, lookup_mut, unescape, Pod};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 
@@ -105,11 +105,16 @@ impl<'p> Fixer<'p> {
     /// creates it whole), unless a saved subtree holds it. Saved subtrees inside it are put
     /// back to their originals in the copy and give way to it.
     fn save_original(&mut self, pointer: &str) {
-        let at = existing_prefix(&self.object, pointer);
-        if self.originals.iter().any(|(saved, _)| is_within(at, saved)) {
+        // Within a saved subtree, so is its first missing level.
+        if self
+            .originals
+            .iter()
+            .any(|(saved, _)| is_within(pointer, saved))
+        {
             return;
         }
-        let mut original = lookup(&self.object, at).cloned();
+        let (at, found) = existing_prefix(&self.object, pointer);
+        let mut original = found.cloned();
         let mut index = 0;
         while index < self.originals.len() {
             if is_within(&self.originals[index].0, at) {
@@ -270,17 +275,23 @@ impl<'p> Fixer<'p> {
     }
 }
 
-/// `pointer` up to its first level missing (or `null`) in `value`; all of it when it exists.
-fn existing_prefix<'p>(mut value: &Value, pointer: &'p str) -> &'p str {
+/// `pointer` up to its first level missing (or `null`) in `value`, all of it when it exists,
+/// and the value there (`None`: missing).
+fn existing_prefix<'p, 'v>(mut value: &'v Value, pointer: &'p str) -> (&'p str, Option<&'v Value>) {
     let mut end = 0;
     for token in pointer.split('/').skip(1) {
         end += 1 + token.len();
-        match lookup(value, &pointer[end - token.len() - 1..end]) {
+        let next = match value {
+            Value::Object(map) => map.get(unescape(token).as_ref()),
+            Value::Array(items) => index_token(token).and_then(|index| items.get(index)),
+            _ => None,
+        };
+        match next {
             Some(next) if !next.is_null() => value = next,
-            _ => return &pointer[..end],
+            _ => return (&pointer[..end], next),
         }
     }
-    pointer
+    (pointer, Some(value))
 }
 
 /// Whether `pointer` is `ancestor` or below it.

@@ -247,7 +247,7 @@ fn push_index(path: &mut String, index: usize) {
 /// An RFC 6901 reference token unescaped (`~1` as `/`, `~0` as `~`), borrowed when it holds
 /// no `~` (almost always).
 pub fn unescape(token: &str) -> Cow<'_, str> {
-    if token.contains('~') {
+    if token.bytes().any(|byte| byte == b'~') {
         Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
     } else {
         Cow::Borrowed(token)
@@ -255,7 +255,7 @@ pub fn unescape(token: &str) -> Cow<'_, str> {
 }
 
 /// An array index token as `serde_json`'s pointer reads it: no sign, no leading zero.
-fn index_token(token: &str) -> Option<usize> {
+pub fn index_token(token: &str) -> Option<usize> {
     if token.starts_with('+') || (token.starts_with('0') && token.len() != 1) {
         return None;
     }

@@ -6,7 +6,7 @@
 //! to `drop`, keeping existing drops.
 
 use super::message::{containers_phrase, join_quote, sorted_set};
-use super::pod::{child, Container, Pod};
+use super::pod::{item, Container, Pod};
 use super::{Finding, Version};
 use crate::plan::fixer::Fixer;
 use serde_json::Value;
@@ -32,57 +32,51 @@ const BASELINE_ALLOWED: [&str; 13] = [
 ];
 const RESTRICTED_ALLOWED: [&str; 1] = ["NET_BIND_SERVICE"];
 
-fn capabilities_at(c: &Container) -> String {
-    child(&c.security_context_at(), "capabilities")
-}
+const CAPABILITIES_AT: &str = "/securityContext/capabilities";
+const ADD_AT: &str = "/securityContext/capabilities/add";
+const DROP_AT: &str = "/securityContext/capabilities/drop";
 
 /// The entries of `capabilities.<key>` (non-strings read as "").
-fn entries<'a>(c: &Container<'a>, key: &str) -> Vec<&'a str> {
+fn entries<'a>(c: &Container<'a>, key: &str) -> impl Iterator<Item = &'a str> {
     c.context_field("capabilities")
         .and_then(|caps| caps.get(key))
         .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .map(|item| item.as_str().unwrap_or_default())
-                .collect()
-        })
-        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .map(|item| item.as_str().unwrap_or_default())
 }
 
 /// Per container: (container, indices and names of the disallowed `add` entries).
 fn disallowed_adds<'a>(
     pod: &Pod<'a>,
     allowed: &[&str],
-) -> Vec<(Container<'a>, Vec<(usize, String)>)> {
+) -> Vec<(Container<'a>, Vec<(usize, &'a str)>)> {
     pod.containers()
         .iter()
         .filter_map(|c| {
             let extra: Vec<_> = entries(c, "add")
-                .into_iter()
                 .enumerate()
                 .filter(|(_, cap)| !allowed.contains(cap))
-                .map(|(index, cap)| (index, cap.to_string()))
                 .collect();
             (!extra.is_empty()).then(|| (c.clone(), extra))
         })
         .collect()
 }
 
-fn add_paths(bad: &[(Container, Vec<(usize, String)>)]) -> Vec<String> {
+fn add_paths(bad: &[(Container, Vec<(usize, &str)>)]) -> Vec<String> {
     bad.iter()
         .flat_map(|(c, extra)| {
-            let at = child(&capabilities_at(c), "add");
-            extra.iter().map(move |(index, _)| format!("{at}/{index}"))
+            let at = c.at_with(ADD_AT);
+            extra.iter().map(move |(index, _)| item(&at, *index))
         })
         .collect()
 }
 
-fn add_detail(bad: &[(Container, Vec<(usize, String)>)]) -> String {
+fn add_detail(bad: &[(Container, Vec<(usize, &str)>)]) -> String {
     let names: Vec<_> = bad.iter().map(|(c, _)| c.name).collect();
     let caps = sorted_set(
         bad.iter()
-            .flat_map(|(_, extra)| extra.iter().map(|(_, cap)| cap.clone()))
+            .flat_map(|(_, extra)| extra.iter().map(|(_, cap)| cap.to_string()))
             .collect(),
     );
     format!(
@@ -113,21 +107,18 @@ fn missing_drop_all<'a>(pod: &Pod<'a>) -> Vec<(Container<'a>, String)> {
     pod.containers()
         .iter()
         .filter_map(|c| {
-            if entries(c, "drop").contains(&"ALL") {
+            if entries(c, "drop").any(|cap| cap == "ALL") {
                 return None;
             }
+            let capabilities = c.context_field("capabilities");
             let path = if c.security_context().is_none() {
                 c.at()
-            } else if c.context_field("capabilities").is_none() {
+            } else if capabilities.is_none() {
                 c.security_context_at()
-            } else if c
-                .context_field("capabilities")
-                .and_then(|caps| caps.get("drop"))
-                .is_none()
-            {
-                capabilities_at(c)
+            } else if capabilities.and_then(|caps| caps.get("drop")).is_none() {
+                c.at_with(CAPABILITIES_AT)
             } else {
-                child(&capabilities_at(c), "drop")
+                c.at_with(DROP_AT)
             };
             Some((c.clone(), path))
         })
@@ -171,14 +162,9 @@ fn remove_adds(fix: &mut Fixer, check: &str, allowed: &[&str]) {
         disallowed_adds(&pod, allowed)
             .into_iter()
             .map(|(c, extra)| {
-                let keeps_some = entries(&c, "add").len() > extra.len();
+                let keeps_some = entries(&c, "add").count() > extra.len();
                 let indices: Vec<_> = extra.into_iter().map(|(index, _)| index).collect();
-                (
-                    c.name.to_string(),
-                    child(&capabilities_at(&c), "add"),
-                    keeps_some,
-                    indices,
-                )
+                (c.name.to_string(), c.at_with(ADD_AT), keeps_some, indices)
             })
             .collect::<Vec<_>>()
     }) else {
@@ -187,7 +173,7 @@ fn remove_adds(fix: &mut Fixer, check: &str, allowed: &[&str]) {
     for (name, add_at, keeps_some, indices) in targets {
         if keeps_some {
             for index in indices.into_iter().rev() {
-                fix.remove(check, remedy, &format!("{add_at}/{index}"), Some(&name));
+                fix.remove(check, remedy, &item(&add_at, index), Some(&name));
             }
         } else {
             fix.remove(check, remedy, &add_at, Some(&name));
@@ -209,7 +195,7 @@ pub fn remedy_restricted(fix: &mut Fixer) {
         .map(|pod| {
             missing_drop_all(&pod)
                 .into_iter()
-                .map(|(c, _)| (c.name.to_string(), child(&capabilities_at(&c), "drop")))
+                .map(|(c, _)| (c.name.to_string(), c.at_with(DROP_AT)))
                 .collect::<Vec<_>>()
         })
     else {

@@ -11,20 +11,28 @@ pub fn pluralize<'a>(singular: &'a str, plural: &'a str, count: usize) -> &'a st
 
 /// `"a", "b"`: items in double quotes, unescaped, as upstream's `joinQuote`.
 pub fn join_quote<S: AsRef<str>>(items: &[S]) -> String {
-    items
-        .iter()
-        .map(|item| format!("\"{}\"", item.as_ref()))
-        .collect::<Vec<_>>()
-        .join(", ")
+    let mut joined = String::new();
+    push_quoted(&mut joined, items);
+    joined
+}
+
+/// Appends `items` as [`join_quote`] words them (by hand: every violation message has one).
+fn push_quoted<S: AsRef<str>>(out: &mut String, items: &[S]) {
+    for (index, item) in items.iter().enumerate() {
+        if index > 0 {
+            out.push_str(", ");
+        }
+        out.push('"');
+        out.push_str(item.as_ref());
+        out.push('"');
+    }
 }
 
 /// `container "a"` or `containers "a", "b"`.
 pub fn containers_phrase<S: AsRef<str>>(names: &[S]) -> String {
-    format!(
-        "{} {}",
-        pluralize("container", "containers", names.len()),
-        join_quote(names)
-    )
+    let mut phrase = String::from(pluralize("container ", "containers ", names.len()));
+    push_quoted(&mut phrase, names);
+    phrase
 }
 
 /// Who sets a forbidden value, as upstream words it: `pod`, `container "a"`, or

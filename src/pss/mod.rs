@@ -421,11 +421,13 @@ pub fn check_only(
         .filter(|control| wanted(control.id))
         .filter_map(|control| {
             let finding = (control.check)(&pod, version)?;
-            let message = if finding.detail.is_empty() {
-                finding.reason
-            } else {
-                format!("{} ({})", finding.reason, finding.detail)
-            };
+            let mut message = finding.reason;
+            if !finding.detail.is_empty() {
+                message.reserve(finding.detail.len() + 3);
+                message.push_str(" (");
+                message.push_str(&finding.detail);
+                message.push(')');
+            }
             Some(Violation {
                 check: control.id.to_string(),
                 level: control.level,

@@ -166,8 +166,8 @@ impl<'a> Container<'a> {
         self.at_with("")
     }
 
-    /// The container's pointer with `suffix` (which starts with `/`) after it.
-    fn at_with(&self, suffix: &str) -> String {
+    /// The container's pointer with `suffix` (unescaped tokens, each after a `/`) after it.
+    pub fn at_with(&self, suffix: &str) -> String {
         let mut path =
             String::with_capacity(self.spec_at.len() + self.list.len() + 8 + suffix.len());
         path.push_str(self.spec_at);

@@ -451,21 +451,23 @@ impl Answer {
         }
 
         for check in &patched {
-            let changes: Vec<&plan::Change> = plan
-                .changes
-                .iter()
-                .filter(|change| change.check == *check)
-                .collect();
-            let more = match changes.len() {
-                0 | 1 => String::new(),
-                n => format!(" (+{} more)", n - 1),
-            };
+            let mut changes = plan.changes.iter().filter(|change| change.check == *check);
             let first = changes
-                .first()
+                .next()
                 .map_or("", |change| change.description.as_str());
-            self.response
-                .warnings
-                .push(shorten(format!("pss-fix fixed {check}: {first}{more}")));
+            // Built by hand: one warning per control on every patched review.
+            let mut warning = String::with_capacity(24 + check.len() + first.len());
+            warning.push_str("pss-fix fixed ");
+            warning.push_str(check);
+            warning.push_str(": ");
+            warning.push_str(first);
+            let more = changes.count();
+            if more > 0 {
+                warning.push_str(" (+");
+                warning.push_str(&more.to_string());
+                warning.push_str(" more)");
+            }
+            self.response.warnings.push(shorten(warning));
         }
         for left in &plan.unfixable {
             self.response.warnings.push(shorten(format!(

@@ -90,9 +90,9 @@ pub fn is_workload(object: &Value) -> bool {
 }
 
 /// The kind and pod pointers of `object` when it is a workload (see [`is_workload`]).
-pub fn workload_kind(object: &Value) -> Option<(&str, PodPointers)> {
+pub fn workload_kind(object: &Value) -> Option<(&'static str, PodPointers)> {
     let kind = object.get("kind").and_then(Value::as_str)?;
-    let (_, groups, pointers) = KINDS.iter().find(|(name, _, _)| *name == kind)?;
+    let (kind, groups, pointers) = KINDS.iter().find(|(name, _, _)| *name == kind)?;
     let in_group = match object.get("apiVersion").and_then(Value::as_str) {
         None | Some("") => true,
         Some(api_version) => {

@@ -12,6 +12,7 @@ use crate::plan::diff::Original;
 use crate::plan::{Change, Policy, Safety, Unfixable};
 use crate::pss::catalog::Remedy;
 use crate::pss::pod::{index_token, lookup, lookup_mut, unescape, Pod};
+use crate::workload::{workload_kind, PodPointers};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 
@@ -42,6 +43,8 @@ const LINUX_ONLY: [&str; 12] = [
 #[derive(Debug)]
 pub struct Fixer<'p> {
     object: Cow<'p, Value>,
+    /// The workload's kind and pod pointers, found once (remedies never change the kind).
+    kind: Option<(&'static str, PodPointers)>,
     policy: &'p Policy,
     windows: bool,
     pub(crate) changes: Vec<Change>,
@@ -53,9 +56,13 @@ pub struct Fixer<'p> {
 
 impl<'p> Fixer<'p> {
     pub fn new(workload: Cow<'p, Value>, policy: &'p Policy) -> Fixer<'p> {
-        let windows = Pod::of(&workload).is_some_and(|pod| pod.is_windows());
+        let kind = workload_kind(&workload);
+        let windows = kind
+            .and_then(|(kind, pointers)| Pod::of_kind(&workload, kind, pointers))
+            .is_some_and(|pod| pod.is_windows());
         Fixer {
             object: workload,
+            kind,
             policy,
             windows,
             changes: Vec::new(),
@@ -67,7 +74,8 @@ impl<'p> Fixer<'p> {
 
     /// The pod as the remedies have left it so far.
     pub fn pod(&self) -> Option<Pod<'_>> {
-        Pod::of(&self.object)
+        let (kind, pointers) = self.kind?;
+        Pod::of_kind(&self.object, kind, pointers)
     }
 
     pub fn policy(&self) -> &'p Policy {

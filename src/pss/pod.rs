@@ -6,7 +6,7 @@
 //! the API types makes it. Values of the wrong type (which the API server would reject before
 //! PSA runs) are treated as unset.
 
-use crate::workload;
+use crate::workload::{self, PodPointers};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::cell::OnceCell;
@@ -49,6 +49,12 @@ impl<'a> Pod<'a> {
     /// what the API server evaluates.
     pub fn of(object: &'a Value) -> Option<Pod<'a>> {
         let (kind, pointers) = workload::workload_kind(object)?;
+        Pod::of_kind(object, kind, pointers)
+    }
+
+    /// [`Pod::of`] for an object whose kind and pod pointers are known (a kind found by
+    /// [`workload::workload_kind`]).
+    pub fn of_kind(object: &'a Value, kind: &str, pointers: PodPointers) -> Option<Pod<'a>> {
         let template = lookup(object, pointers.template);
         if kind == "ReplicationController" && set(template).is_none() {
             return None;

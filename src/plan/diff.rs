@@ -8,7 +8,7 @@
 //! its first edit in each: a workload is mostly left as it was, and neither copying nor
 //! comparing all of it is needed.
 
-use crate::pss::pod::unescape;
+use crate::pss::pod::{index_token, unescape};
 use json_patch::jsonptr::PointerBuf;
 use json_patch::{AddOperation, PatchOperation, RemoveOperation, ReplaceOperation};
 use serde_json::Value;
@@ -112,7 +112,7 @@ impl<'v> Walker<'v> {
                 let mut children: Vec<_> = scope
                     .children
                     .iter()
-                    .filter_map(|(token, inside)| Some((token.parse::<usize>().ok()?, inside)))
+                    .filter_map(|(token, inside)| Some((index_token(token)?, inside)))
                     .collect();
                 children.sort_unstable_by_key(|(index, _)| *index);
                 for (index, inside) in children {

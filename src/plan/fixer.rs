@@ -49,9 +49,9 @@ pub struct Fixer<'p> {
     windows: bool,
     pub(crate) changes: Vec<Change>,
     pub(crate) refused: Vec<Unfixable>,
-    /// The original of every subtree an edit was made (or tried) in, disjoint.
+    /// The original of every subtree an edit was made (or tried) in, disjoint; empty until
+    /// the first edit.
     originals: Vec<Original>,
-    edited: bool,
 }
 
 impl<'p> Fixer<'p> {
@@ -68,7 +68,6 @@ impl<'p> Fixer<'p> {
             changes: Vec::new(),
             refused: Vec::new(),
             originals: Vec::new(),
-            edited: false,
         }
     }
 
@@ -93,7 +92,7 @@ impl<'p> Fixer<'p> {
     /// True when no edit was attempted, so the object is the workload as it came; `false`
     /// does not mean it changed.
     pub fn untouched(&self) -> bool {
-        !self.edited
+        self.originals.is_empty()
     }
 
     /// The originals of the subtrees edits were made or attempted in; the object equals the
@@ -105,7 +104,6 @@ impl<'p> Fixer<'p> {
     /// The object to edit inside the subtree at `pointer`, its original saved.
     fn edit_within(&mut self, pointer: &str) -> &mut Value {
         self.save_original(pointer);
-        self.edited = true;
         self.object.to_mut()
     }
 

@@ -172,7 +172,8 @@ impl<'a> Container<'a> {
         self.at_with("")
     }
 
-    /// The container's pointer with `suffix` (unescaped tokens, each after a `/`) after it.
+    /// The container's pointer with `suffix` after it: tokens that need no escaping, each after
+    /// a `/`.
     pub fn at_with(&self, suffix: &str) -> String {
         let mut path =
             String::with_capacity(self.spec_at.len() + self.list.len() + 8 + suffix.len());

@@ -174,8 +174,7 @@ fn resource_ref(workload: &WorkloadReport) -> Value {
 /// A JSON pointer as the dotted path KRM results use: `spec.containers[0].securityContext`.
 fn field_path(pointer: &str) -> String {
     let mut path = String::new();
-    for token in pointer.split('/').skip(1) {
-        let token = token.replace("~1", "/").replace("~0", "~");
+    for token in crate::pointer::tokens(pointer) {
         if token.bytes().all(|byte| byte.is_ascii_digit()) && !token.is_empty() {
             path.push_str(&format!("[{token}]"));
         } else {

@@ -5,6 +5,7 @@
 //! patch) and [`config`] (policy from a config file and flags). The CLI (`main.rs`, [`cli`]) edits
 //! files through [`yaml`], the format-preserving editor; the [`webhook`] applies the same plans
 //! to admission requests; [`krm`] serves kustomize. [`report`] renders diffs, JSON and SARIF.
+//! [`pointer`] holds the RFC 6901 token rules all of them share.
 //!
 //! Dependencies point one way: `yaml` knows nothing of Kubernetes, `pss` knows no YAML.
 
@@ -13,6 +14,7 @@ pub mod config;
 pub mod krm;
 pub mod manifest;
 pub mod plan;
+pub mod pointer;
 pub mod pss;
 pub mod report;
 pub mod webhook;

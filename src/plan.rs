@@ -3,8 +3,8 @@
 //! Each violated control's remedy (in its `pss` module) edits the workload (a copy, unless the
 //! caller gives it away); the patch is the difference, read from the originals of the edited
 //! subtrees, so every operation is one a remedy asked for, parents come before children and a
-//! new subtree is one `add`. K01 hardening (beyond PSS) is planned
-//! the same way after the PSS remedies.
+//! new subtree is one `add`. K01 hardening (beyond PSS) is planned the same way after the PSS
+//! remedies.
 //!
 //! Where a remedy cannot or may not act (an exemption, `--safe-only`, a Linux-only field in a
 //! Windows pod, a restricted volume), it records why; every violation still present after the

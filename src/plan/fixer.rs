@@ -10,8 +10,9 @@
 use crate::config::Exemptions;
 use crate::plan::diff::Original;
 use crate::plan::{Change, Policy, Safety, Unfixable};
+use crate::pointer::unescape;
 use crate::pss::catalog::Remedy;
-use crate::pss::pod::{index_token, lookup, lookup_mut, unescape, Pod};
+use crate::pss::pod::{index_token, lookup, lookup_mut, Pod};
 use crate::workload::{workload_kind, PodPointers};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -56,19 +57,17 @@ pub struct Fixer<'p> {
 
 impl<'p> Fixer<'p> {
     pub fn new(workload: Cow<'p, Value>, policy: &'p Policy) -> Fixer<'p> {
-        let kind = workload_kind(&workload);
-        let windows = kind
-            .and_then(|(kind, pointers)| Pod::of_kind(&workload, kind, pointers))
-            .is_some_and(|pod| pod.is_windows());
-        Fixer {
+        let mut fixer = Fixer {
+            kind: workload_kind(&workload),
             object: workload,
-            kind,
             policy,
-            windows,
+            windows: false,
             changes: Vec::new(),
             refused: Vec::new(),
             originals: Vec::new(),
-        }
+        };
+        fixer.windows = fixer.pod().is_some_and(|pod| pod.is_windows());
+        fixer
     }
 
     /// The pod as the remedies have left it so far.

@@ -6,9 +6,9 @@
 //! the API types makes it. Values of the wrong type (which the API server would reject before
 //! PSA runs) are treated as unset.
 
+use crate::pointer::{push_token, unescape};
 use crate::workload::{self, PodPointers};
 use serde_json::{Map, Value};
-use std::borrow::Cow;
 use std::cell::OnceCell;
 
 /// The pod of one workload.
@@ -224,12 +224,7 @@ pub fn profile_type<'a>(context: Option<&'a Map<String, Value>>, key: &str) -> O
 pub fn child(pointer: &str, key: &str) -> String {
     let mut path = String::with_capacity(pointer.len() + 1 + key.len());
     path.push_str(pointer);
-    path.push('/');
-    if key.bytes().any(|byte| byte == b'~' || byte == b'/') {
-        path.push_str(&key.replace('~', "~0").replace('/', "~1"));
-    } else {
-        path.push_str(key);
-    }
+    push_token(&mut path, key);
     path
 }
 
@@ -249,16 +244,6 @@ fn push_index(path: &mut String, index: usize) {
         push_index(path, index / 10);
     }
     path.push(char::from(b'0' + (index % 10) as u8));
-}
-
-/// An RFC 6901 reference token unescaped (`~1` as `/`, `~0` as `~`), borrowed when it holds
-/// no `~` (almost always).
-pub fn unescape(token: &str) -> Cow<'_, str> {
-    if token.bytes().any(|byte| byte == b'~') {
-        Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
-    } else {
-        Cow::Borrowed(token)
-    }
 }
 
 /// An array index token as `serde_json`'s pointer reads it: no sign, no leading zero.
@@ -335,6 +320,5 @@ mod tests {
             item(&child("/spec", "containers"), 10),
             "/spec/containers/10"
         );
-        assert_eq!(unescape("a~1b~0c"), "a/b~c");
     }
 }

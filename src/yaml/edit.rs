@@ -539,8 +539,7 @@ impl Editor<'_> {
                 .and_then(|indices| indices.last().copied())
                 .filter(|&index| last_merge.is_none_or(|merge| merge < index));
             let depth = pointer.len();
-            pointer.push('/');
-            pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+            crate::pointer::push_token(pointer, key);
             let result = match (new_value, writer) {
                 (None, _) if merged.contains(key) => Err(self.refuse(
                     node,

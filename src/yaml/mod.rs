@@ -58,7 +58,6 @@ mod tree;
 mod value;
 
 use serde_json::Value;
-use std::borrow::Cow;
 
 pub use error::Error;
 
@@ -251,14 +250,7 @@ impl Stream {
         };
         let mut node = &document.tree.root;
         let mut offset = node.props_start;
-        let tokens = pointer.split('/').skip(1).map(|token| {
-            if token.contains('~') {
-                Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
-            } else {
-                Cow::Borrowed(token)
-            }
-        });
-        for token in tokens {
+        for token in crate::pointer::tokens(pointer) {
             let Some((child, at)) = step(node, &token, &self.source) else {
                 break;
             };
@@ -298,11 +290,7 @@ impl Stream {
         };
         let mut node = &document.tree.root;
         let mut range = node.props_start..node.end;
-        let tokens = pointer
-            .split('/')
-            .skip(1)
-            .map(|token| token.replace("~1", "/").replace("~0", "~"));
-        for token in tokens {
+        for token in crate::pointer::tokens(pointer) {
             let Some((child, at)) = step(node, &token, &self.source) else {
                 break;
             };

@@ -8,7 +8,7 @@
 //! its first edit in each: a workload is mostly left as it was, and neither copying nor
 //! comparing all of it is needed.
 
-use crate::pointer::unescape;
+use crate::pointer::tokens;
 use crate::pss::pod::index_token;
 use json_patch::jsonptr::PointerBuf;
 use json_patch::{AddOperation, PatchOperation, RemoveOperation, ReplaceOperation};
@@ -47,18 +47,15 @@ struct Scope<'t> {
 impl<'t> Scope<'t> {
     fn insert(&mut self, pointer: &'t str, original: Option<&'t Value>) {
         let mut scope = self;
-        if !pointer.is_empty() {
-            for token in pointer.trim_start_matches('/').split('/') {
-                let token = unescape(token);
-                let index = match scope.children.iter().position(|(known, _)| *known == token) {
-                    Some(index) => index,
-                    None => {
-                        scope.children.push((token, Scope::default()));
-                        scope.children.len() - 1
-                    }
-                };
-                scope = &mut scope.children[index].1;
-            }
+        for token in tokens(pointer) {
+            let index = match scope.children.iter().position(|(known, _)| *known == token) {
+                Some(index) => index,
+                None => {
+                    scope.children.push((token, Scope::default()));
+                    scope.children.len() - 1
+                }
+            };
+            scope = &mut scope.children[index].1;
         }
         scope.original = Some(original);
     }

@@ -10,7 +10,7 @@
 use crate::config::Exemptions;
 use crate::plan::diff::Original;
 use crate::plan::{Change, Policy, Safety, Unfixable};
-use crate::pointer::unescape;
+use crate::pointer::{tokens, unescape};
 use crate::pss::catalog::Remedy;
 use crate::pss::pod::{index_token, lookup, lookup_mut, Pod};
 use crate::workload::{workload_kind, PodPointers};
@@ -339,24 +339,21 @@ fn split_last(path: &str) -> (&str, String) {
 /// The object at `pointer`, creating missing or `null` objects on the way.
 fn ensure_object<'v>(root: &'v mut Value, pointer: &str) -> Option<&'v mut Map<String, Value>> {
     let mut current = root;
-    if !pointer.is_empty() {
-        for token in pointer.trim_start_matches('/').split('/') {
-            let token = unescape(token);
-            if current.is_null() {
-                *current = Value::Object(Map::new());
-            }
-            current = match current {
-                // Most parents exist: look up before allocating a key for a new one.
-                Value::Object(map) => {
-                    if !map.contains_key(token.as_ref()) {
-                        map.insert(token.to_string(), Value::Null);
-                    }
-                    map.get_mut(token.as_ref())?
-                }
-                Value::Array(items) => items.get_mut(token.parse::<usize>().ok()?)?,
-                _ => return None,
-            };
+    for token in tokens(pointer) {
+        if current.is_null() {
+            *current = Value::Object(Map::new());
         }
+        current = match current {
+            // Most parents exist: look up before allocating a key for a new one.
+            Value::Object(map) => {
+                if !map.contains_key(token.as_ref()) {
+                    map.insert(token.to_string(), Value::Null);
+                }
+                map.get_mut(token.as_ref())?
+            }
+            Value::Array(items) => items.get_mut(index_token(&token)?)?,
+            _ => return None,
+        };
     }
     if current.is_null() {
         *current = Value::Object(Map::new());

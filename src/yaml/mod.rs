@@ -5,7 +5,9 @@
 //! patches to documents as text splices and verifies the result (invariant I2) before returning
 //! it. Untouched bytes are copied from the source, so an empty patch returns the input.
 //!
-//! Modules: `events` (the only one that sees the parser, granit-parser), `tree` (span tree),
+//! Modules: `fast` (a byte-level reader of the common subset of YAML that builds span trees
+//! directly), `events` (the only one that sees the full parser, granit-parser, used for
+//! everything else), `tree` (span tree),
 //! `value` (YAML to JSON as the API server resolves it; its doc lists the YAML 1.1 choices),
 //! `edit` (splices), `render` (text for new values), `error`.
 //!
@@ -53,6 +55,7 @@
 mod edit;
 mod error;
 mod events;
+mod fast;
 mod render;
 mod tree;
 mod value;

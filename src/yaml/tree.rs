@@ -1,6 +1,7 @@
 //! The span tree: every node of a document with its exact byte range in the stream source, its
 //! style (block/flow collection; plain, quoted or block scalar), its anchor, and for block
-//! sequences where each item's `-` is. Built from [`super::events`]; knows no JSON.
+//! sequences where each item's `-` is. Built by [`super::fast`] when it can read the stream,
+//! else from [`super::events`]; knows no JSON.
 //!
 //! Ranges cover a node's content only: a block collection runs from its first key (or first
 //! `-`) to the end of its last child's content, a block scalar from its `|`/`>` header to its
@@ -121,8 +122,83 @@ pub(crate) struct Tree {
     pub(crate) aliased: HashSet<usize>,
 }
 
-/// Parses every document of `source`.
+/// Parses every document of `source`: through the fast path when it reads the whole stream,
+/// else through the full parser's events.
 pub(crate) fn parse(source: &str) -> Result<Vec<Tree>, Error> {
+    if let Some(trees) = super::fast::parse(source) {
+        // Tests hold the fast path to the full parser on every input they parse.
+        #[cfg(debug_assertions)]
+        assert_same_trees(source, &trees, &parse_events(source));
+        return Ok(trees);
+    }
+    parse_events(source)
+}
+
+/// Asserts that the fast path's trees are the full parser's.
+#[cfg(any(test, debug_assertions))]
+pub(crate) fn assert_same_trees(source: &str, fast: &[Tree], full: &Result<Vec<Tree>, Error>) {
+    let describe = |trees: &[Tree]| {
+        let mut text = String::new();
+        for tree in trees {
+            describe_node(source, &tree.root, &mut text);
+            text.push_str(&format!(" @{:?}\n", tree.range));
+        }
+        text
+    };
+    match full {
+        Ok(full) => assert_eq!(
+            describe(fast),
+            describe(full),
+            "the fast path and the full parser disagree on {source:?}"
+        ),
+        Err(error) => {
+            panic!("the fast path accepted what the full parser rejects ({error}): {source:?}")
+        }
+    }
+}
+
+#[cfg(any(test, debug_assertions))]
+fn describe_node(source: &str, node: &Node, text: &mut String) {
+    use std::fmt::Write as _;
+    let _ = write!(
+        text,
+        "<{}..{} p{} t{:?} a{}",
+        node.start, node.end, node.props_start, node.tag_start, node.anchor
+    );
+    match &node.kind {
+        Kind::Scalar {
+            text: value,
+            style,
+            tag,
+        } => {
+            let _ = write!(text, " {style:?} {tag:?} {:?}", value.get(source));
+        }
+        Kind::Alias { anchor } => {
+            let _ = write!(text, " *{anchor}");
+        }
+        Kind::Map { flow, entries } => {
+            let _ = write!(text, " map flow={flow}");
+            for entry in entries {
+                let _ = write!(text, " [{} {:?} ", entry.start, entry.colon);
+                describe_node(source, &entry.key, text);
+                describe_node(source, &entry.value, text);
+                text.push(']');
+            }
+        }
+        Kind::Seq { flow, items } => {
+            let _ = write!(text, " seq flow={flow}");
+            for item in items {
+                let _ = write!(text, " [{:?} ", item.dash);
+                describe_node(source, &item.node, text);
+                text.push(']');
+            }
+        }
+    }
+    text.push('>');
+}
+
+/// Parses every document of `source` from the full parser's events.
+pub(crate) fn parse_events(source: &str) -> Result<Vec<Tree>, Error> {
     let mut builder = Builder {
         source,
         events: events(source).peekable(),

@@ -335,7 +335,7 @@ fn skip_annotations(workload: &Workload) -> BTreeSet<String> {
     pointers.dedup();
     pointers
         .into_iter()
-        .filter_map(|pointer| workload.object.pointer(pointer))
+        .filter_map(|pointer| crate::pointer::lookup(workload.object, pointer))
         .filter_map(|metadata| metadata.get("annotations")?.get(SKIP_ANNOTATION)?.as_str())
         .flat_map(|list| list.split(','))
         .map(|id| id.trim().to_ascii_lowercase())

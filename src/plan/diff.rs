@@ -8,8 +8,8 @@
 //! its first edit in each: a workload is mostly left as it was, and neither copying nor
 //! comparing all of it is needed.
 
+use crate::pointer::index_token;
 use crate::pointer::tokens;
-use crate::pss::pod::index_token;
 use json_patch::jsonptr::PointerBuf;
 use json_patch::{AddOperation, PatchOperation, RemoveOperation, ReplaceOperation};
 use serde_json::Value;

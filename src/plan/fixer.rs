@@ -10,9 +10,10 @@
 use crate::config::Exemptions;
 use crate::plan::diff::Original;
 use crate::plan::{Change, Policy, Safety, Unfixable};
+use crate::pointer::{index_token, lookup, lookup_mut};
 use crate::pointer::{tokens, unescape};
 use crate::pss::catalog::Remedy;
-use crate::pss::pod::{index_token, lookup, lookup_mut, Pod};
+use crate::pss::pod::Pod;
 use crate::workload::{workload_kind, PodPointers};
 use serde_json::{Map, Value};
 use std::borrow::Cow;

@@ -6,7 +6,7 @@
 //! the API types makes it. Values of the wrong type (which the API server would reject before
 //! PSA runs) are treated as unset.
 
-use crate::pointer::{push_token, unescape};
+use crate::pointer::{lookup, push_token};
 use crate::workload::{self, PodPointers};
 use serde_json::{Map, Value};
 use std::cell::OnceCell;
@@ -246,72 +246,9 @@ fn push_index(path: &mut String, index: usize) {
     path.push(char::from(b'0' + (index % 10) as u8));
 }
 
-/// An array index token as `serde_json`'s pointer reads it: no sign, no leading zero.
-pub fn index_token(token: &str) -> Option<usize> {
-    if token.starts_with('+') || (token.starts_with('0') && token.len() != 1) {
-        return None;
-    }
-    token.parse().ok()
-}
-
-/// What `value.pointer(pointer)` finds, without its allocation per token.
-pub fn lookup<'v>(mut value: &'v Value, pointer: &str) -> Option<&'v Value> {
-    if pointer.is_empty() {
-        return Some(value);
-    }
-    for token in pointer.strip_prefix('/')?.split('/') {
-        value = match value {
-            Value::Object(map) => map.get(unescape(token).as_ref())?,
-            Value::Array(items) => items.get(index_token(token)?)?,
-            _ => return None,
-        };
-    }
-    Some(value)
-}
-
-/// What `value.pointer_mut(pointer)` finds, without its allocation per token.
-pub fn lookup_mut<'v>(mut value: &'v mut Value, pointer: &str) -> Option<&'v mut Value> {
-    if pointer.is_empty() {
-        return Some(value);
-    }
-    for token in pointer.strip_prefix('/')?.split('/') {
-        value = match value {
-            Value::Object(map) => map.get_mut(unescape(token).as_ref())?,
-            Value::Array(items) => items.get_mut(index_token(token)?)?,
-            _ => return None,
-        };
-    }
-    Some(value)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn lookup_finds_what_serde_json_pointer_finds() {
-        let mut value = json!({"a": {"b/c": [1, {"d~e": 2}], "": 3}, "0": 4});
-        for pointer in [
-            "",
-            "/",
-            "/a",
-            "/a/b~1c",
-            "/a/b~1c/1/d~0e",
-            "/a/b~1c/01",
-            "/a/b~1c/+1",
-            "/a/b~1c/2",
-            "/a/",
-            "/0",
-            "a",
-            "/a/b~1c/0/x",
-            "/missing",
-        ] {
-            assert_eq!(lookup(&value, pointer), value.pointer(pointer), "{pointer}");
-            let expected = value.clone().pointer_mut(pointer).map(|v| v.clone());
-            assert_eq!(lookup_mut(&mut value, pointer).map(|v| v.clone()), expected);
-        }
-    }
 
     #[test]
     fn pointers_are_escaped() {

@@ -22,6 +22,7 @@
 use super::metrics::Outcome;
 use crate::config::{Config, LevelChoice};
 use crate::plan::{self, Plan};
+use crate::pointer;
 use crate::pss::{self, Level, Version};
 use crate::workload::{self, Workload};
 use base64::Engine as _;
@@ -351,7 +352,8 @@ fn skip_reason(
     if workload.kind == "Pod"
         && workload
             .object
-            .pointer("/metadata/annotations")
+            .get("metadata")
+            .and_then(|metadata| metadata.get("annotations"))
             .and_then(|annotations| annotations.get(MIRROR_POD_ANNOTATION))
             .is_some()
     {
@@ -367,9 +369,9 @@ fn template_changed(workload: &Workload<'_>, old_object: &Value) -> bool {
     let Some(pod) = workload.pod_pointers() else {
         return true;
     };
-    [pod.metadata, pod.spec]
-        .iter()
-        .any(|pointer| workload.object.pointer(pointer) != old_object.pointer(pointer))
+    [pod.metadata, pod.spec].iter().any(|pointer| {
+        pointer::lookup(workload.object, pointer) != pointer::lookup(old_object, pointer)
+    })
 }
 
 /// The level and version the request's namespace is held to; `None` for privileged.

@@ -98,7 +98,7 @@ pub(crate) fn sequence_hints(
             continue;
         };
         let (parent, token) = (&path[..at], &path[at + 1..]);
-        let Some(Value::Array(items)) = old.pointer(parent) else {
+        let Some(Value::Array(items)) = crate::pointer::lookup(old, parent) else {
             continue;
         };
         let index = match token {

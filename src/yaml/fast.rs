@@ -1,15 +1,16 @@
 //! A fast path to the span tree for the YAML that manifests are mostly written in: block
-//! mappings and sequences, single-line plain and quoted scalars, flow collections, comments
-//! and `---` markers. It reads bytes, not characters, and builds [`Tree`]s directly, without
-//! an event stream.
+//! mappings and sequences, flow collections, plain, quoted and block scalars (on one line or
+//! several), comments, `---` and `...` markers, CRLF and a BOM. It reads bytes, not
+//! characters, and builds [`Tree`]s directly, without an event stream.
 //!
 //! It only ever answers for a whole stream, and only when every construct in it is one it
-//! knows: at the first thing it does not (anchors, tags, block scalars, multi-line scalars,
-//! explicit keys, directives, tabs, control characters, anything malformed) it gives up and
-//! [`super::tree::parse`] reads the stream through the full parser instead. So it never
-//! reports an error itself, and whatever it accepts the full parser accepts with the same tree
-//! (debug builds compare the two on every parse; `tests/fast_path.rs` and the fuzz target do
-//! so on generated and adversarial input).
+//! knows: at the first thing it does not (anchors, aliases, tags, explicit keys, directives,
+//! `- - ` on one line, block scalars with keep chomping or an indentation indicator, tabs,
+//! control characters, anything malformed) it gives up and [`super::tree::parse`] reads the
+//! stream through the full parser instead. So it never reports an error itself, and whatever
+//! it accepts the full parser accepts with the same tree: debug builds compare the two on every
+//! parse (so every test, golden and fuzz input does), and the property tests below do so on
+//! generated and mutated manifests.
 
 use super::events::Style;
 use super::tree::{Entry, Item, Kind, Node, Text, Tree};
@@ -418,58 +419,75 @@ impl<'a> Reader<'a> {
     }
 
     /// A quoted scalar starting at `at` that runs over several lines, each indented more than
-    /// `indent`; its node and the position after the closing quote. Left to the full parser:
-    /// escapes in a double-quoted one.
+    /// `indent`; its node and the position after the closing quote. Line breaks fold as in
+    /// plain scalars; in a double-quoted one, `\` at a line's end joins the lines.
     fn quoted_lines(&self, at: usize, indent: usize) -> Option<(Node, usize)> {
         let quote = self.bytes[at];
+        let double = quote == b'"';
         let mut text = String::new();
         let mut pos = at + 1;
         loop {
             let line_end = self.line_end(pos);
-            let mut segment_end = line_end;
-            let mut close = None;
-            let mut scan = pos;
-            while scan < line_end {
-                match self.bytes[scan] {
-                    b'\\' if quote == b'"' => return None,
-                    b'\'' if quote == b'\'' && self.byte(scan + 1) == b'\'' => {
-                        text.push_str(&self.source[pos..scan + 1]);
-                        pos = scan + 2;
-                        scan += 2;
-                        continue;
+            let segment = &self.source[pos..line_end];
+            let bytes = segment.as_bytes();
+            // `text` up to its last character that is not a written blank: blanks before a line
+            // break are not content (escaped ones are).
+            let mut kept = text.len();
+            let mut joined = false;
+            let mut index = 0;
+            while index < bytes.len() {
+                match bytes[index] {
+                    b'\\' if double => {
+                        if index + 1 == bytes.len() {
+                            joined = true;
+                            break;
+                        }
+                        let mut rest = segment[index + 1..].chars();
+                        text.push(escape(&mut rest)?);
+                        kept = text.len();
+                        index = segment.len() - rest.as_str().len();
+                    }
+                    b'\'' if !double && bytes.get(index + 1) == Some(&b'\'') => {
+                        text.push('\'');
+                        kept = text.len();
+                        index += 2;
                     }
                     byte if byte == quote => {
-                        close = Some(scan);
-                        segment_end = scan;
-                        break;
+                        let close = pos + index;
+                        let style = if double {
+                            Style::DoubleQuoted
+                        } else {
+                            Style::SingleQuoted
+                        };
+                        let node = Node {
+                            start: at,
+                            end: close + 1,
+                            props_start: at,
+                            tag_start: None,
+                            anchor: 0,
+                            kind: Kind::Scalar {
+                                text: Text::Owned(text.into_boxed_str()),
+                                style,
+                                tag: None,
+                            },
+                        };
+                        return Some((node, close + 1));
                     }
-                    _ => scan += 1,
+                    b' ' => {
+                        text.push(' ');
+                        index += 1;
+                    }
+                    _ => {
+                        let c = segment[index..].chars().next()?;
+                        text.push(c);
+                        kept = text.len();
+                        index += c.len_utf8();
+                    }
                 }
             }
-            if let Some(close) = close {
-                text.push_str(&self.source[pos..segment_end]);
-                let style = if quote == b'"' {
-                    Style::DoubleQuoted
-                } else {
-                    Style::SingleQuoted
-                };
-                let node = Node {
-                    start: at,
-                    end: close + 1,
-                    props_start: at,
-                    tag_start: None,
-                    anchor: 0,
-                    kind: Kind::Scalar {
-                        text: Text::Owned(text.into_boxed_str()),
-                        style,
-                        tag: None,
-                    },
-                };
-                return Some((node, close + 1));
+            if !joined {
+                text.truncate(kept);
             }
-            let trimmed = self.source[pos..line_end].trim_end_matches(' ');
-            text.push_str(trimmed);
-            let end = pos + trimmed.len();
             // The next line with text, indented more than the collection.
             let mut line = self.next_line(line_end);
             let next = loop {
@@ -485,7 +503,15 @@ impl<'a> Reader<'a> {
                 }
                 line = self.next_line(line);
             };
-            self.fold(end, next, &mut text);
+            if joined {
+                let breaks = self.source[line_end..next]
+                    .bytes()
+                    .filter(|&b| b == b'\n')
+                    .count();
+                text.extend(std::iter::repeat_n('\n', breaks - 1));
+            } else {
+                self.fold(line_end, next, &mut text);
+            }
             pos = next;
         }
     }
@@ -980,36 +1006,40 @@ fn unescape(body: &str) -> Option<String> {
     let mut text = String::with_capacity(body.len());
     let mut chars = body.chars();
     while let Some(c) = chars.next() {
-        if c != '\\' {
+        if c == '\\' {
+            text.push(escape(&mut chars)?);
+        } else {
             text.push(c);
-            continue;
         }
-        let decoded = match chars.next()? {
-            '0' => '\0',
-            'a' => '\u{7}',
-            'b' => '\u{8}',
-            't' => '\t',
-            'n' => '\n',
-            'v' => '\u{b}',
-            'f' => '\u{c}',
-            'r' => '\r',
-            'e' => '\u{1b}',
-            ' ' => ' ',
-            '"' => '"',
-            '/' => '/',
-            '\\' => '\\',
-            'N' => '\u{85}',
-            '_' => '\u{a0}',
-            'L' => '\u{2028}',
-            'P' => '\u{2029}',
-            'x' => hex(&mut chars, 2)?,
-            'u' => hex(&mut chars, 4)?,
-            'U' => hex(&mut chars, 8)?,
-            _ => return None,
-        };
-        text.push(decoded);
     }
     Some(text)
+}
+
+/// The character an escape stands for, read from just after its `\\`.
+fn escape(chars: &mut std::str::Chars<'_>) -> Option<char> {
+    Some(match chars.next()? {
+        '0' => '\0',
+        'a' => '\u{7}',
+        'b' => '\u{8}',
+        't' => '\t',
+        'n' => '\n',
+        'v' => '\u{b}',
+        'f' => '\u{c}',
+        'r' => '\r',
+        'e' => '\u{1b}',
+        ' ' => ' ',
+        '"' => '"',
+        '/' => '/',
+        '\\' => '\\',
+        'N' => '\u{85}',
+        '_' => '\u{a0}',
+        'L' => '\u{2028}',
+        'P' => '\u{2029}',
+        'x' => hex(chars, 2)?,
+        'u' => hex(chars, 4)?,
+        'U' => hex(chars, 8)?,
+        _ => return None,
+    })
 }
 
 fn hex(chars: &mut std::str::Chars<'_>, digits: usize) -> Option<char> {
@@ -1068,6 +1098,7 @@ mod tests {
         fast("a: 'it''s'\nb: \"tab\\there \\u00e9 \\\" \\\\ \\x41\"\n'k 1': \"v\"\n\"k2\": ''\n");
         fast("- 'one': 1\n  \"two\": 2\n");
         fast("d: 'folded\n  over\n\n  lines'\ne: \"plain\n  double\"\n");
+        fast("f: \"esc \\t \\u00e9  \n  joined \\\n    here\\\n\n  and \\  \n  more\"\n");
     }
 
     #[test]
@@ -1108,7 +1139,6 @@ mod tests {
             "- - nested\n",
             "a: |+\n  keep\n\n",
             "a: |2\n   indented\n",
-            "a: \"multi\n  line \\t escape\"\n",
             "a: b\n  - c\n",
             "a: 'open\n",
             "a: [1, 2\n",

@@ -525,7 +525,7 @@ impl Editor<'_> {
                 last_merge = Some(index);
                 self.merged_keys(&entry.value, &mut merged);
             } else if let Some(key) = scalar_key(&entry.key, self.text.source) {
-                explicit.entry(key).or_default().push(index);
+                explicit.entry(key.into_owned()).or_default().push(index);
             }
         }
         let mut removed = Vec::new();
@@ -825,7 +825,7 @@ impl Editor<'_> {
                     if is_merge_key(&entry.key, self.text.source) {
                         self.merged_keys(&entry.value, into);
                     } else if let Some(key) = scalar_key(&entry.key, self.text.source) {
-                        into.insert(key);
+                        into.insert(key.into_owned());
                     }
                 }
             }

@@ -28,6 +28,7 @@
 use std::collections::HashMap;
 
 use serde_json::{Map, Number, Value};
+use std::borrow::Cow;
 
 use super::error::Error;
 use super::events::{ScalarTag, Style};
@@ -203,14 +204,32 @@ pub(crate) fn is_merge_key(key: &Node, source: &str) -> bool {
     matches!(&key.kind, Kind::Scalar { text, style: Style::Plain, tag: None } if text.get(source) == "<<")
 }
 
-/// The JSON key of a scalar key node, `None` for aliases and collections used as keys.
-pub(crate) fn scalar_key(key: &Node, source: &str) -> Option<String> {
+/// The JSON key of a scalar key node, `None` for aliases and collections used as keys. Borrowed
+/// when the text is the key as written (quoted, or a plain word that resolves to a string), as
+/// almost every Kubernetes key is.
+pub(crate) fn scalar_key<'a>(key: &'a Node, source: &'a str) -> Option<Cow<'a, str>> {
     match &key.kind {
-        Kind::Scalar { text, style, tag } => match scalar(text.get(source), *style, *tag) {
-            Plain::Value(value) => key_string(&value),
-            Plain::Merge => Some("<<".to_owned()),
-            Plain::NotJson => Some(text.get(source).to_owned()),
-        },
+        Kind::Scalar { text, style, tag } => {
+            let written = text.get(source);
+            let verbatim = match (style, tag) {
+                (Style::Plain, None) => written.as_bytes().first().is_some_and(|first| {
+                    // Every special plain word (`yes`, `null`, ...) is five letters at most.
+                    first.is_ascii_alphabetic()
+                        && (written.len() > 5
+                            || matches!(resolve_plain(written), Plain::Value(Value::String(_))))
+                }),
+                (_, None) => true,
+                _ => false,
+            };
+            if verbatim {
+                return Some(Cow::Borrowed(written));
+            }
+            match scalar(written, *style, *tag) {
+                Plain::Value(value) => key_string(&value).map(Cow::Owned),
+                Plain::Merge => Some(Cow::Borrowed("<<")),
+                Plain::NotJson => Some(Cow::Borrowed(written)),
+            }
+        }
         _ => None,
     }
 }

@@ -1105,6 +1105,7 @@ mod tests {
     fn reads_multi_line_plain_scalars() {
         fast("description: Operation contains information\n  about a \"run\" {key,value} op\n\n  with a paragraph\nnext: 1\n");
         fast("- first line\n  second line\n- x\n");
+        fast("key:\n- indentless item\n  continued\n- k: v\n  w: x\nnext: 1\n");
         fast("description:\n  below its key\n  and on\ntype: string\n");
         fast("description:\n  \"quoted below\n  its key\"\n");
     }
@@ -1113,6 +1114,7 @@ mod tests {
     fn reads_block_scalars() {
         fast("a: |\n  line 1\n\n  line 3\n    more\nb: >-\n  folded\n  text\n\n  para\n    spaced\n  back\nc: 1\n");
         fast("- |-\n  x\n- >\n\n  leading blank\n# after\n");
+        fast("a: | # header comment\n  x\nb: >- # another\n  y\n");
         fast("script: |\n  #!/bin/sh\n  echo \"a: b\"   \n\n\nnext: 2\n");
     }
 

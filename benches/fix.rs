@@ -9,9 +9,12 @@
 //! In-process numbers are single-threaded, like the parse baseline: the engine
 //! (`Manifest::process`, parse + check + plan + edit + I2 verification) against yaml-rust2's
 //! event parser with a no-op receiver (the "bare parse"), and its `YamlLoader` (parse into
-//! documents, the least a tool that reads values does). The engine's time is broken down by
-//! also timing `Manifest::process` without editing and `pss_fix::yaml::Stream::parse` alone. Binary numbers come from
-//! `pss-fix fix --check` under `/usr/bin/time -v` (all cores; skipped when `time` is absent).
+//! documents, the least a tool that reads values does). The engine and the bare parse run in
+//! alternating rounds and each reports its median, so that drift in the machine's speed (a
+//! shared VM) slows both alike. The engine's time is broken down by also timing
+//! `Manifest::process` without editing and `pss_fix::yaml::Stream::parse` alone. Binary numbers
+//! come from `pss-fix fix --check` under `/usr/bin/time -v` (all cores; skipped when `time` is
+//! absent).
 //!
 //! Run: `cargo bench --bench fix` (release profile). The machine may be shared: the load
 //! average is printed with the results.
@@ -44,6 +47,10 @@ const GENERATED_WORKLOADS: usize = 10_000;
 const DOCUMENTS_PER_FILE: usize = 5;
 /// Each measurement is repeated until it has run at least this long.
 const MIN_MEASURE: Duration = Duration::from_secs(2);
+/// The engine and the bare parse are measured in this many alternating rounds, of at least
+/// [`ROUND`] each.
+const ROUNDS: usize = 7;
+const ROUND: Duration = Duration::from_millis(500);
 
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument is not supported, nothing to parse.
@@ -75,41 +82,47 @@ fn in_process(label: &str, files: &[String], policies: &Policies) {
     let bytes: usize = files.iter().map(String::len).sum();
     let mut workloads = 0;
     let mut errors = 0;
-    let engine = measure(|| {
-        workloads = 0;
-        errors = 0;
-        for text in files {
-            match Manifest::process(text, policies, true) {
-                Ok(manifest) => {
-                    workloads += manifest.workloads.len();
-                    black_box(manifest.fixed);
+    let mut parse_errors = 0;
+    let mut engine_rounds = Vec::new();
+    let mut parse_rounds = Vec::new();
+    for _ in 0..ROUNDS {
+        engine_rounds.push(measure(ROUND, || {
+            workloads = 0;
+            errors = 0;
+            for text in files {
+                match Manifest::process(text, policies, true) {
+                    Ok(manifest) => {
+                        workloads += manifest.workloads.len();
+                        black_box(manifest.fixed);
+                    }
+                    Err(_) => errors += 1,
                 }
-                Err(_) => errors += 1,
             }
-        }
-    });
-    let judge = measure(|| {
+        }));
+        parse_rounds.push(measure(ROUND, || {
+            parse_errors = 0;
+            for text in files {
+                let mut sink = Sink(0);
+                if Parser::new_from_str(text).load(&mut sink, true).is_err() {
+                    parse_errors += 1;
+                }
+                black_box(sink.0);
+            }
+        }));
+    }
+    let engine = median(engine_rounds);
+    let parse = median(parse_rounds);
+    let judge = measure(MIN_MEASURE, || {
         for text in files {
             black_box(Manifest::process(text, policies, false).ok());
         }
     });
-    let editor_parse = measure(|| {
+    let editor_parse = measure(MIN_MEASURE, || {
         for text in files {
             black_box(pss_fix::yaml::Stream::parse(text).ok());
         }
     });
-    let mut parse_errors = 0;
-    let parse = measure(|| {
-        parse_errors = 0;
-        for text in files {
-            let mut sink = Sink(0);
-            if Parser::new_from_str(text).load(&mut sink, true).is_err() {
-                parse_errors += 1;
-            }
-            black_box(sink.0);
-        }
-    });
-    let load = measure(|| {
+    let load = measure(MIN_MEASURE, || {
         for text in files {
             black_box(yaml_rust2::YamlLoader::load_from_str(text).ok());
         }
@@ -142,16 +155,21 @@ fn in_process(label: &str, files: &[String], policies: &Policies) {
     );
 }
 
-/// Mean time of one run of `work`, repeated for at least [`MIN_MEASURE`] after a warm-up.
-fn measure(mut work: impl FnMut()) -> Duration {
+/// Mean time of one run of `work`, repeated for at least `least` after a warm-up.
+fn measure(least: Duration, mut work: impl FnMut()) -> Duration {
     work();
     let start = Instant::now();
     let mut runs = 0;
-    while start.elapsed() < MIN_MEASURE {
+    while start.elapsed() < least {
         work();
         runs += 1;
     }
     start.elapsed() / runs
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
 }
 
 /// The release binary over a whole tree: wall time and peak memory.

@@ -45,27 +45,20 @@ pub(crate) fn line_column(source: &str, offset: usize) -> (usize, usize) {
 /// The byte offsets where lines start (the first is 0), after LF, CRLF and a lone CR.
 pub(crate) fn line_starts(bytes: &[u8]) -> Vec<usize> {
     let mut starts = vec![0];
-    starts.extend(
-        bytes
-            .iter()
-            .enumerate()
-            .filter(|&(at, &byte)| {
-                byte == b'\n' || (byte == b'\r' && bytes.get(at + 1) != Some(&b'\n'))
-            })
-            .map(|(at, _)| at + 1),
-    );
+    starts.extend(break_ends(bytes));
     starts
 }
 
 /// The line breaks in `bytes`: LF, CRLF, and a lone CR (YAML allows all three).
 pub(crate) fn line_breaks(bytes: &[u8]) -> usize {
-    bytes
-        .iter()
-        .enumerate()
-        .filter(|&(at, &byte)| {
-            byte == b'\n' || (byte == b'\r' && bytes.get(at + 1) != Some(&b'\n'))
-        })
-        .count()
+    break_ends(bytes).count()
+}
+
+/// Where each line break of `bytes` ends (a CRLF counts once, at its LF).
+fn break_ends(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    memchr::memchr2_iter(b'\n', b'\r', bytes)
+        .filter(|&at| bytes[at] == b'\n' || bytes.get(at + 1) != Some(&b'\n'))
+        .map(|at| at + 1)
 }
 
 #[cfg(test)]

@@ -37,13 +37,16 @@ pub(crate) fn parse(source: &str) -> Option<Vec<Tree>> {
 /// BOM only first).
 fn plain_characters(source: &str) -> bool {
     let bytes = source.as_bytes();
-    let ascii_ok = bytes.iter().enumerate().all(|(at, &byte)| {
-        byte == b'\n'
-            || (b' '..0x7f).contains(&byte)
-            || byte >= 0x80
-            || (byte == b'\r' && bytes.get(at + 1) == Some(&b'\n'))
+    // Branch-free over each chunk, so the common all-clean case runs at memory speed.
+    let controls = bytes.chunks(64).any(|chunk| {
+        chunk.iter().fold(false, |found, &byte| {
+            found | ((byte < b' ') & (byte != b'\n') & (byte != b'\r')) | (byte == 0x7f)
+        })
     });
-    if !ascii_ok {
+    if controls {
+        return false;
+    }
+    if memchr::memchr_iter(b'\r', bytes).any(|at| bytes.get(at + 1) != Some(&b'\n')) {
         return false;
     }
     if source.is_ascii() {
@@ -85,10 +88,8 @@ impl<'a> Reader<'a> {
 
     /// Where the line break that ends the line `at` is on sits (the end of the input without).
     fn break_at(&self, at: usize) -> usize {
-        self.bytes[at.min(self.bytes.len())..]
-            .iter()
-            .position(|&byte| byte == b'\n')
-            .map_or(self.bytes.len(), |offset| at + offset)
+        let at = at.min(self.bytes.len());
+        memchr::memchr(b'\n', &self.bytes[at..]).map_or(self.bytes.len(), |offset| at + offset)
     }
 
     /// The end of the text of the line `at` is on: before its `\n` or `\r\n`.

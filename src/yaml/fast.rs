@@ -1171,6 +1171,31 @@ mod tests {
         ]
     }
 
+    /// Mapping entries the generator writes besides nested blocks, as (indentation, text) lines;
+    /// `KEY` is the entry's key.
+    const FORMS: &[&[(usize, &str)]] = &[
+        &[(0, "KEY:")],
+        &[(0, "KEY: |"), (2, "text: not a key"), (2, ""), (2, "more")],
+        &[(0, "KEY: plain start"), (2, "continued")],
+        &[
+            (0, "KEY: >-"),
+            (2, "folded"),
+            (2, "text"),
+            (4, "spaced"),
+            (2, ""),
+            (2, "end"),
+        ],
+        &[(0, "KEY: 'quoted over"), (2, "two lines'")],
+        &[(0, "KEY: [a,"), (2, "b]")],
+        &[(0, "KEY: \"esc\\t over  "), (2, "two \\"), (4, "lines\"")],
+        &[
+            (0, "KEY:"),
+            (0, "- indentless"),
+            (2, "continued"),
+            (0, "- [x]"),
+        ],
+    ];
+
     /// A block node at `indent`, as the lines of a mapping or sequence.
     fn block(depth: u32) -> impl Strategy<Value = Vec<(usize, String)>> {
         let leaf = prop::collection::vec(("[a-z]{1,6}", scalar()), 1..4).prop_map(|entries| {
@@ -1183,47 +1208,24 @@ mod tests {
         leaf.prop_recursive(depth, 24, 4, |inner| {
             prop_oneof![
                 // A mapping whose values are nested blocks, block scalars or nothing.
-                prop::collection::vec(("[a-z]{1,6}", inner.clone(), 0..7u8), 1..4).prop_map(
-                    |entries| {
+                prop::collection::vec(("[a-z]{1,6}", inner.clone(), 0..=FORMS.len()), 1..4)
+                    .prop_map(|entries| {
                         let mut lines = Vec::new();
                         for (i, (key, child, form)) in entries.into_iter().enumerate() {
-                            match form {
-                                0 => lines.push((0, format!("{key}{i}:"))),
-                                1 => {
-                                    lines.push((0, format!("{key}{i}: |")));
-                                    lines.push((2, "text: not a key".to_owned()));
-                                    lines.push((2, String::new()));
-                                    lines.push((2, "more".to_owned()));
-                                }
-                                2 => {
-                                    lines.push((0, format!("{key}{i}: plain start")));
-                                    lines.push((2, "continued".to_owned()));
-                                }
-                                3 => {
-                                    lines.push((0, format!("{key}{i}: >-")));
-                                    lines.push((2, "folded".to_owned()));
-                                    lines.push((2, "text".to_owned()));
-                                    lines.push((4, "spaced".to_owned()));
-                                    lines.push((2, String::new()));
-                                    lines.push((2, "end".to_owned()));
-                                }
-                                4 => {
-                                    lines.push((0, format!("{key}{i}: 'quoted over")));
-                                    lines.push((2, "two lines'".to_owned()));
-                                }
-                                5 => {
-                                    lines.push((0, format!("{key}{i}: [a,")));
-                                    lines.push((2, "b]".to_owned()));
-                                }
-                                _ => {
-                                    lines.push((0, format!("{key}{i}:  # comment")));
+                            let key = format!("{key}{i}");
+                            match FORMS.get(form) {
+                                Some(form) => lines
+                                    .extend(form.iter().map(|(indent, line)| {
+                                        (*indent, line.replace("KEY", &key))
+                                    })),
+                                None => {
+                                    lines.push((0, format!("{key}:  # comment")));
                                     lines.extend(child.into_iter().map(|(d, l)| (d + 2, l)));
                                 }
                             }
                         }
                         lines
-                    }
-                ),
+                    }),
                 // A sequence of blocks (compact mappings).
                 prop::collection::vec(inner, 1..3).prop_map(|items| {
                     let mut lines = Vec::new();

@@ -562,23 +562,11 @@ impl<'a> Reader<'a> {
             }
             _ => {}
         }
+        // The full parser places an empty mapping value's event at its `:`.
         let at = indicator + 1;
-        let props_start = if by == Introducer::Colon {
-            indicator
-        } else {
-            at
-        };
-        Some(Node {
-            start: at,
-            end: at,
-            props_start,
-            tag_start: None,
-            anchor: 0,
-            kind: Kind::Scalar {
-                text: Text::Owned("~".into()),
-                style: Style::Plain,
-                tag: None,
-            },
+        Some(match by {
+            Introducer::Colon => empty_null(at, indicator),
+            Introducer::Dash => empty_null(at, at),
         })
     }
 
@@ -834,18 +822,7 @@ impl<'a> Reader<'a> {
                 let value_at = self.flow_space(colon + 1, parent)?;
                 let value = if matches!(self.byte(value_at), b',' | b'}') {
                     next = value_at;
-                    Node {
-                        start: colon + 1,
-                        end: colon + 1,
-                        props_start: colon,
-                        tag_start: None,
-                        anchor: 0,
-                        kind: Kind::Scalar {
-                            text: Text::Owned("~".into()),
-                            style: Style::Plain,
-                            tag: None,
-                        },
-                    }
+                    empty_null(colon + 1, colon)
                 } else {
                     let (value, after) = self.flow_node(value_at, parent)?;
                     next = self.flow_space(after, parent)?;
@@ -956,6 +933,23 @@ fn plain(start: usize, end: usize) -> Node {
     )
 }
 
+/// An empty value (null, written as nothing) at `at`, as the full parser reports it: its text
+/// is `~`, and its event may start before it (`props_start`).
+fn empty_null(at: usize, props_start: usize) -> Node {
+    Node {
+        start: at,
+        end: at,
+        props_start,
+        tag_start: None,
+        anchor: 0,
+        kind: Kind::Scalar {
+            text: Text::Owned("~".into()),
+            style: Style::Plain,
+            tag: None,
+        },
+    }
+}
+
 /// Whether a plain scalar may start with `byte` (followed by `next`): not an indicator, except
 /// `-`, `?` and `:` before a non-space.
 fn starts_plain(byte: u8, next: u8) -> bool {
@@ -983,18 +977,7 @@ fn empty_document(marker: usize, after: usize, trees: &mut [Tree], len: usize) -
         previous.range.end = start;
     }
     Tree {
-        root: Node {
-            start: after,
-            end: after,
-            props_start: after,
-            tag_start: None,
-            anchor: 0,
-            kind: Kind::Scalar {
-                text: Text::Owned("~".into()),
-                style: Style::Plain,
-                tag: None,
-            },
-        },
+        root: empty_null(after, after),
         range: start..len,
         anchor_names: HashMap::new(),
         aliased: HashSet::new(),

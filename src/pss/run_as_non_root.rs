@@ -135,6 +135,17 @@ pub fn remedy(fix: &mut Fixer) {
 fn set_user(fix: &mut Fixer) {
     let remedy = super::catalog::remedy(ID, "set-user");
     let uid = Value::from(fix.policy().run_as_user);
+    let pod_is_root = |fix: &Fixer| {
+        fix.pod().is_some_and(|pod| {
+            value(pod.security_context(), "runAsUser").and_then(|v| v.as_i64()) == Some(0)
+        })
+    };
+    // A pod-level 0 that the runAsUser control replaces anyway (from v1.23, unless exempted)
+    // gives every container without a UID of its own a non-zero one: let that control replace
+    // it first, rather than set the UID again on those containers.
+    if pod_is_root(fix) && !fix.exemptions().exempts(super::run_as_user::ID) {
+        super::run_as_user::remedy(fix);
+    }
     let Some(pod) = fix.pod().filter(|pod| !pod.is_windows()) else {
         return;
     };

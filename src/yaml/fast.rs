@@ -350,30 +350,24 @@ impl<'a> Reader<'a> {
         if after < self.line_end(end) {
             return None;
         }
-        let mut line = self.next_line(end);
-        while line < self.bytes.len() {
-            let text = self.skip_spaces(line);
-            if text < self.line_end(line) {
-                let continues = text - line > indent && self.byte(text) != b'#';
-                return continues.then_some(text);
-            }
-            line = self.next_line(line);
-        }
-        None
+        let (text, text_indent) = self.text_line(self.next_line(end))?;
+        (text_indent > indent && self.byte(text) != b'#').then_some(text)
     }
 
     /// The line breaks between text ending at `end` and the next text at `next`, folded: one
     /// break is a space, and each empty line after it a line feed.
     fn fold(&self, end: usize, next: usize, text: &mut String) {
-        let breaks = self.source[end..next]
-            .bytes()
-            .filter(|&b| b == b'\n')
-            .count();
+        let breaks = self.line_breaks(end, next);
         if breaks == 1 {
             text.push(' ');
         } else {
             text.extend(std::iter::repeat_n('\n', breaks - 1));
         }
+    }
+
+    /// The line breaks between text ending at `end` and the next text at `next`.
+    fn line_breaks(&self, end: usize, next: usize) -> usize {
+        memchr::memchr_iter(b'\n', &self.bytes[end..next]).count()
     }
 
     /// A plain scalar on several lines: its first line `start..end`, the next text at `next`.
@@ -405,18 +399,8 @@ impl<'a> Reader<'a> {
                 None => break,
             }
         }
-        self.end_of_line(end).then(|| Node {
-            start,
-            end,
-            props_start: start,
-            tag_start: None,
-            anchor: 0,
-            kind: Kind::Scalar {
-                text: Text::Owned(text.into_boxed_str()),
-                style: Style::Plain,
-                tag: None,
-            },
-        })
+        self.end_of_line(end)
+            .then(|| scalar_node(start, end, Text::Owned(text.into_boxed_str()), Style::Plain))
     }
 
     /// A quoted scalar starting at `at` that runs over several lines, each indented more than
@@ -460,19 +444,8 @@ impl<'a> Reader<'a> {
                         } else {
                             Style::SingleQuoted
                         };
-                        let node = Node {
-                            start: at,
-                            end: close + 1,
-                            props_start: at,
-                            tag_start: None,
-                            anchor: 0,
-                            kind: Kind::Scalar {
-                                text: Text::Owned(text.into_boxed_str()),
-                                style,
-                                tag: None,
-                            },
-                        };
-                        return Some((node, close + 1));
+                        let text = Text::Owned(text.into_boxed_str());
+                        return Some((scalar_node(at, close + 1, text, style), close + 1));
                     }
                     b' ' => {
                         text.push(' ');
@@ -490,26 +463,14 @@ impl<'a> Reader<'a> {
                 text.truncate(kept);
             }
             // The next line with text, indented more than the collection.
-            let mut line = self.next_line(line_end);
-            let next = loop {
-                if line >= self.bytes.len() {
-                    return None;
-                }
-                let first = self.skip_spaces(line);
-                if first < self.line_end(line) {
-                    if first - line <= indent {
-                        return None;
-                    }
-                    break first;
-                }
-                line = self.next_line(line);
-            };
+            let (next, next_indent) = self.text_line(self.next_line(line_end))?;
+            if next_indent <= indent {
+                return None;
+            }
             if joined {
-                let breaks = self.source[line_end..next]
-                    .bytes()
-                    .filter(|&b| b == b'\n')
-                    .count();
-                text.extend(std::iter::repeat_n('\n', breaks - 1));
+                // Only the empty lines between the joined ones are content.
+                let empty_lines = self.line_breaks(line_end, next) - 1;
+                text.extend(std::iter::repeat_n('\n', empty_lines));
             } else {
                 self.fold(line_end, next, &mut text);
             }
@@ -641,22 +602,17 @@ impl<'a> Reader<'a> {
         }
         // Reading goes on after the last text line; the empty lines after it are not content.
         self.pos = self.next_line(end);
-        Some(Node {
-            start: header,
+        let style = if literal {
+            Style::Literal
+        } else {
+            Style::Folded
+        };
+        Some(scalar_node(
+            header,
             end,
-            props_start: header,
-            tag_start: None,
-            anchor: 0,
-            kind: Kind::Scalar {
-                text: Text::Owned(text.into_boxed_str()),
-                style: if literal {
-                    Style::Literal
-                } else {
-                    Style::Folded
-                },
-                tag: None,
-            },
-        })
+            Text::Owned(text.into_boxed_str()),
+            style,
+        ))
     }
 
     /// The first line at or after `from` (a line start) with text, comments included: its
@@ -778,19 +734,7 @@ impl<'a> Reader<'a> {
             };
             (text, close + 1, Style::DoubleQuoted)
         };
-        let node = Node {
-            start: at,
-            end,
-            props_start: at,
-            tag_start: None,
-            anchor: 0,
-            kind: Kind::Scalar {
-                text,
-                style,
-                tag: None,
-            },
-        };
-        Some((node, end))
+        Some((scalar_node(at, end, text, style), end))
     }
 
     /// A flow collection starting at `at` (`[` or `{`). Its lines after the first must be
@@ -921,32 +865,30 @@ fn bare_node(start: usize, end: usize, kind: Kind) -> Node {
     }
 }
 
-fn plain(start: usize, end: usize) -> Node {
+/// An untagged scalar spanning `start..end`.
+fn scalar_node(start: usize, end: usize, text: Text, style: Style) -> Node {
     bare_node(
         start,
         end,
         Kind::Scalar {
-            text: Text::Source(start, end),
-            style: Style::Plain,
+            text,
+            style,
             tag: None,
         },
     )
+}
+
+/// A plain scalar, its text the source itself.
+fn plain(start: usize, end: usize) -> Node {
+    scalar_node(start, end, Text::Source(start, end), Style::Plain)
 }
 
 /// An empty value (null, written as nothing) at `at`, as the full parser reports it: its text
 /// is `~`, and its event may start before it (`props_start`).
 fn empty_null(at: usize, props_start: usize) -> Node {
     Node {
-        start: at,
-        end: at,
         props_start,
-        tag_start: None,
-        anchor: 0,
-        kind: Kind::Scalar {
-            text: Text::Owned("~".into()),
-            style: Style::Plain,
-            tag: None,
-        },
+        ..scalar_node(at, at, Text::Owned("~".into()), Style::Plain)
     }
 }
 

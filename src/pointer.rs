@@ -17,6 +17,20 @@ pub fn push_token(pointer: &mut String, key: &str) {
     }
 }
 
+/// Appends `/` and the decimal digits of array index `index` to `pointer` (without the
+/// formatting machinery: pointers are made for every finding and every patch operation).
+pub fn push_index(pointer: &mut String, index: usize) {
+    pointer.push('/');
+    push_digits(pointer, index);
+}
+
+fn push_digits(pointer: &mut String, index: usize) {
+    if index >= 10 {
+        push_digits(pointer, index / 10);
+    }
+    pointer.push(char::from(b'0' + (index % 10) as u8));
+}
+
 /// A reference token unescaped (`~1` as `/`, `~0` as `~`), borrowed when it holds no `~`
 /// (almost always).
 pub fn unescape(token: &str) -> Cow<'_, str> {
@@ -29,7 +43,39 @@ pub fn unescape(token: &str) -> Cow<'_, str> {
 
 /// The unescaped tokens of `pointer` (`""`, the whole document, has none).
 pub fn tokens(pointer: &str) -> impl Iterator<Item = Cow<'_, str>> {
-    pointer.split('/').skip(1).map(unescape)
+    raw_tokens(pointer).map(unescape)
+}
+
+/// The tokens of `pointer`, still escaped; none when it does not start with `/` (`""`, the
+/// whole document). Every lookup splits pointers, and a byte loop finds the ends of tokens
+/// this short sooner than `str::split`, which sets up a search for each.
+pub fn raw_tokens(pointer: &str) -> RawTokens<'_> {
+    RawTokens {
+        rest: pointer.strip_prefix('/'),
+    }
+}
+
+/// See [`raw_tokens`].
+pub struct RawTokens<'p> {
+    rest: Option<&'p str>,
+}
+
+impl<'p> Iterator for RawTokens<'p> {
+    type Item = &'p str;
+
+    fn next(&mut self) -> Option<&'p str> {
+        let rest = self.rest?;
+        match rest.bytes().position(|byte| byte == b'/') {
+            Some(end) => {
+                self.rest = Some(&rest[end + 1..]);
+                Some(&rest[..end])
+            }
+            None => {
+                self.rest = None;
+                Some(rest)
+            }
+        }
+    }
 }
 
 /// An array index token as `serde_json`'s pointer reads it: no sign, no leading zero.
@@ -45,7 +91,10 @@ pub fn lookup<'v>(mut value: &'v Value, pointer: &str) -> Option<&'v Value> {
     if pointer.is_empty() {
         return Some(value);
     }
-    for token in pointer.strip_prefix('/')?.split('/') {
+    if !pointer.starts_with('/') {
+        return None;
+    }
+    for token in raw_tokens(pointer) {
         value = match value {
             Value::Object(map) => map.get(unescape(token).as_ref())?,
             Value::Array(items) => items.get(index_token(token)?)?,
@@ -60,7 +109,10 @@ pub fn lookup_mut<'v>(mut value: &'v mut Value, pointer: &str) -> Option<&'v mut
     if pointer.is_empty() {
         return Some(value);
     }
-    for token in pointer.strip_prefix('/')?.split('/') {
+    if !pointer.starts_with('/') {
+        return None;
+    }
+    for token in raw_tokens(pointer) {
         value = match value {
             Value::Object(map) => map.get_mut(unescape(token).as_ref())?,
             Value::Array(items) => items.get_mut(index_token(token)?)?,
@@ -105,12 +157,16 @@ mod tests {
         for key in ["metadata", "annotations", "a/b~c", "0"] {
             push_token(&mut pointer, key);
         }
-        assert_eq!(pointer, "/metadata/annotations/a~1b~0c/0");
+        push_index(&mut pointer, 120);
+        assert_eq!(pointer, "/metadata/annotations/a~1b~0c/0/120");
         assert_eq!(
             tokens(&pointer).collect::<Vec<_>>(),
-            ["metadata", "annotations", "a/b~c", "0"]
+            ["metadata", "annotations", "a/b~c", "0", "120"]
         );
         assert_eq!(tokens("").count(), 0);
+        assert_eq!(raw_tokens("a/b").count(), 0);
+        assert_eq!(raw_tokens("/").collect::<Vec<_>>(), [""]);
+        assert_eq!(raw_tokens("/a//b~1").collect::<Vec<_>>(), ["a", "", "b~1"]);
         assert_eq!(unescape("~01"), "~1");
     }
 }

@@ -8,8 +8,7 @@
 //! its first edit in each: a workload is mostly left as it was, and neither copying nor
 //! comparing all of it is needed.
 
-use crate::pointer::index_token;
-use crate::pointer::tokens;
+use crate::pointer::{index_token, push_index, push_token, tokens};
 use json_patch::jsonptr::PointerBuf;
 use json_patch::{AddOperation, PatchOperation, RemoveOperation, ReplaceOperation};
 use serde_json::Value;
@@ -215,14 +214,23 @@ impl<'v> Walker<'v> {
 
     /// The pointer of the current path, with `last` after it.
     fn pointer(&self, last: Option<Step<'_>>) -> PointerBuf {
-        let mut pointer = PointerBuf::root();
-        for step in self.at.iter().copied().chain(last) {
+        // Written whole and then checked: `PointerBuf::push_back` grows the string per token.
+        let steps = || self.at.iter().copied().chain(last);
+        let length = steps()
+            .map(|step| match step {
+                Step::Key(key) => 1 + key.len(),
+                // `/` and three digits; a longer index only grows the string.
+                Step::Index(_) => 4,
+            })
+            .sum();
+        let mut pointer = String::with_capacity(length);
+        for step in steps() {
             match step {
-                Step::Key(key) => pointer.push_back(key),
-                Step::Index(index) => pointer.push_back(index),
+                Step::Key(key) => push_token(&mut pointer, key),
+                Step::Index(index) => push_index(&mut pointer, index),
             }
         }
-        pointer
+        PointerBuf::parse(pointer).expect("push_token escapes every token")
     }
 }
 

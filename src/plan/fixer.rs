@@ -11,7 +11,7 @@ use crate::config::Exemptions;
 use crate::plan::diff::Original;
 use crate::plan::{Change, Policy, Safety, Unfixable};
 use crate::pointer::{index_token, lookup, lookup_mut};
-use crate::pointer::{tokens, unescape};
+use crate::pointer::{raw_tokens, tokens, unescape};
 use crate::pss::catalog::Remedy;
 use crate::pss::pod::Pod;
 use crate::workload::{workload_kind, PodPointers};
@@ -285,7 +285,7 @@ impl<'p> Fixer<'p> {
 /// and the value there (`None`: missing).
 fn existing_prefix<'p, 'v>(mut value: &'v Value, pointer: &'p str) -> (&'p str, Option<&'v Value>) {
     let mut end = 0;
-    for token in pointer.split('/').skip(1) {
+    for token in raw_tokens(pointer) {
         end += 1 + token.len();
         let next = match value {
             Value::Object(map) => map.get(unescape(token).as_ref()),
@@ -345,13 +345,9 @@ fn ensure_object<'v>(root: &'v mut Value, pointer: &str) -> Option<&'v mut Map<S
             *current = Value::Object(Map::new());
         }
         current = match current {
-            // Most parents exist: look up before allocating a key for a new one.
-            Value::Object(map) => {
-                if !map.contains_key(token.as_ref()) {
-                    map.insert(token.to_string(), Value::Null);
-                }
-                map.get_mut(token.as_ref())?
-            }
+            // One search with an owned key costs less than the two a borrowed one takes here
+            // (a lookup, then the insert or a second lookup).
+            Value::Object(map) => map.entry(token).or_insert(Value::Null),
             Value::Array(items) => items.get_mut(index_token(&token)?)?,
             _ => return None,
         };

@@ -6,7 +6,7 @@
 //! the API types makes it. Values of the wrong type (which the API server would reject before
 //! PSA runs) are treated as unset.
 
-use crate::pointer::{lookup, push_token};
+use crate::pointer::{lookup, push_index, push_token};
 use crate::workload::{self, PodPointers};
 use serde_json::{Map, Value};
 use std::cell::OnceCell;
@@ -180,7 +180,6 @@ impl<'a> Container<'a> {
         path.push_str(self.spec_at);
         path.push('/');
         path.push_str(self.list);
-        path.push('/');
         push_index(&mut path, self.index);
         path.push_str(suffix);
         path
@@ -232,18 +231,8 @@ pub fn child(pointer: &str, key: &str) -> String {
 pub fn item(pointer: &str, index: usize) -> String {
     let mut path = String::with_capacity(pointer.len() + 4);
     path.push_str(pointer);
-    path.push('/');
     push_index(&mut path, index);
     path
-}
-
-/// Appends the decimal digits of `index` (without the formatting machinery: pointers are
-/// made for every finding).
-fn push_index(path: &mut String, index: usize) {
-    if index >= 10 {
-        push_index(path, index / 10);
-    }
-    path.push(char::from(b'0' + (index % 10) as u8));
 }
 
 #[cfg(test)]

@@ -527,3 +527,85 @@ async fn shutdown_lets_requests_in_flight_finish() {
     assert_eq!(answer["response"]["patchType"], "JSONPatch");
     server.stop().await.unwrap();
 }
+
+/// The real binary logs one JSON line per review, with the review's identity and the controls
+/// patched, and nothing of the object's contents.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_logs_one_json_line_per_review() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("tls.crt"), dir.path().join("tls.key"));
+    let pki = Pki::generate();
+    pki.install(&cert, &key);
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pss-fix"))
+        .arg("webhook")
+        .arg("--listen")
+        .arg(addr.to_string())
+        .arg("--tls-cert")
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let client = client_trusting(&pki.ca_pem);
+    let mut up = false;
+    for _ in 0..200 {
+        if client
+            .get(format!("https://{addr}/healthz"))
+            .send()
+            .await
+            .is_ok()
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let object = realistic_deployment();
+    let answer = if up {
+        let response = client
+            .post(format!("https://{addr}/mutate"))
+            .json(&admission_review("CREATE", &object, None))
+            .send()
+            .await
+            .unwrap();
+        Some(response.json::<Value>().await.unwrap())
+    } else {
+        None
+    };
+    // Each line is written whole as it is logged: killing the process loses none.
+    child.kill().unwrap();
+    let output = child.wait_with_output().unwrap();
+    let log = String::from_utf8(output.stderr).unwrap();
+    let answer = answer.unwrap_or_else(|| panic!("webhook did not come up:\n{log}"));
+    assert_eq!(answer["response"]["allowed"], true);
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let reviews: Vec<&Value> = lines
+        .iter()
+        .filter(|line| line["fields"]["message"] == "admission review")
+        .collect();
+    assert_eq!(reviews.len(), 1, "{log}");
+    let fields = &reviews[0]["fields"];
+    assert_eq!(reviews[0]["level"], "INFO");
+    assert_eq!(fields["uid"], UID);
+    assert_eq!(fields["kind"], "Deployment");
+    let review = admission_review("CREATE", &object, None);
+    assert_eq!(fields["namespace"], review["request"]["namespace"]);
+    assert_eq!(fields["name"], object["metadata"]["name"]);
+    assert_eq!(fields["operation"], "CREATE");
+    assert_eq!(fields["outcome"], "patched");
+    let patched = fields["patched"].as_str().unwrap();
+    assert!(patched.contains("allowPrivilegeEscalation"), "{patched}");
+    let image = object["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap();
+    assert!(!log.contains(image), "object contents logged:\n{log}");
+}

@@ -9,10 +9,12 @@
 //! - [`tls`]: certificate loading and reload on file change.
 //! - [`namespaces`]: the Namespace watch cache for `level: namespace`.
 //! - [`metrics`]: the Prometheus counters.
+//! - `log`: the JSON log lines.
 //!
 //! [`serve`] is the blocking entry the CLI calls; [`serve_with`] runs on the caller's runtime
 //! with a given listener and shutdown signal (tests, embedding).
 
+mod log;
 pub mod metrics;
 pub mod namespaces;
 pub mod review;
@@ -113,7 +115,7 @@ impl ServeOptions {
 /// `RUST_LOG`, default `info`) unless the caller installed a subscriber already.
 pub fn serve(options: ServeOptions) -> Result<(), Error> {
     let _ = tracing_subscriber::fmt()
-        .json()
+        .event_format(log::JsonLines)
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

@@ -74,8 +74,8 @@ async fn mutate(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
     let answer = review::review(&body, context);
     let summary = &answer.summary;
     let outcome = answer.outcome;
-    // Fields as `&str`, not `%` (Display): the JSON formatter writes a string field as it is,
-    // but formats a Display one into a temporary string first (a fifth of the line's cost).
+    // Fields as `&str`, not `%` (Display): a string is written as it is, a Display value
+    // through the formatting machinery.
     tracing::info!(
         uid = summary.uid.as_str(),
         kind = summary.kind.as_str(),

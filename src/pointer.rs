@@ -78,6 +78,11 @@ impl<'p> Iterator for RawTokens<'p> {
     }
 }
 
+/// [`raw_tokens`] of a pointer that is `""` or starts with `/`; `None` for any other.
+fn checked_tokens(pointer: &str) -> Option<RawTokens<'_>> {
+    (pointer.is_empty() || pointer.starts_with('/')).then(|| raw_tokens(pointer))
+}
+
 /// An array index token as `serde_json`'s pointer reads it: no sign, no leading zero.
 pub fn index_token(token: &str) -> Option<usize> {
     if token.starts_with('+') || (token.starts_with('0') && token.len() != 1) {
@@ -88,13 +93,7 @@ pub fn index_token(token: &str) -> Option<usize> {
 
 /// What `value.pointer(pointer)` finds, without its allocation per token.
 pub fn lookup<'v>(mut value: &'v Value, pointer: &str) -> Option<&'v Value> {
-    if pointer.is_empty() {
-        return Some(value);
-    }
-    if !pointer.starts_with('/') {
-        return None;
-    }
-    for token in raw_tokens(pointer) {
+    for token in checked_tokens(pointer)? {
         value = match value {
             Value::Object(map) => map.get(unescape(token).as_ref())?,
             Value::Array(items) => items.get(index_token(token)?)?,
@@ -106,13 +105,7 @@ pub fn lookup<'v>(mut value: &'v Value, pointer: &str) -> Option<&'v Value> {
 
 /// What `value.pointer_mut(pointer)` finds, without its allocation per token.
 pub fn lookup_mut<'v>(mut value: &'v mut Value, pointer: &str) -> Option<&'v mut Value> {
-    if pointer.is_empty() {
-        return Some(value);
-    }
-    if !pointer.starts_with('/') {
-        return None;
-    }
-    for token in raw_tokens(pointer) {
+    for token in checked_tokens(pointer)? {
         value = match value {
             Value::Object(map) => map.get_mut(unescape(token).as_ref())?,
             Value::Array(items) => items.get_mut(index_token(token)?)?,

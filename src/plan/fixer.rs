@@ -328,7 +328,7 @@ fn restore(root: &mut Value, relative: &str, value: Option<Value>) {
 
 /// Whether creating `path` would add a Linux-only field.
 fn adds_linux_only(path: &str) -> bool {
-    path.split('/').any(|token| LINUX_ONLY.contains(&token))
+    raw_tokens(path).any(|token| LINUX_ONLY.contains(&token))
 }
 
 /// The parent pointer and the unescaped last token of `path`.

@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used)] // a benchmark binary: fail loudly
 
-#[path = "../tests/webhook_util/mod.rs"]
+#[path = "../tests/util/webhook.rs"]
 mod webhook_util;
 
 use criterion::{criterion_group, criterion_main, Criterion};

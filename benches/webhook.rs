@@ -12,7 +12,7 @@
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)] // a benchmark binary: fail loudly, print results
 
-#[path = "../tests/webhook_util/mod.rs"]
+#[path = "../tests/util/webhook.rs"]
 mod webhook_util;
 
 use pss_fix::config::Config;

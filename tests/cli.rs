@@ -1,7 +1,7 @@
 //! The real `pss-fix` binary: every mode of `fix`, `patch` and `check`, the exit codes and the
 //! error paths (bad files go on, exit 2 at the end), on inputs built in a temporary directory.
 
-mod util;
+use crate::util;
 
 use serde_json::Value;
 use std::fs;

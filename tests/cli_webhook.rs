@@ -2,8 +2,7 @@
 //! same patch `pss-fix patch` prints for the same object (I6 across the two shells), stops
 //! cleanly on SIGTERM, and a bad certificate path is exit 2 with one error line.
 
-#[path = "webhook_util/mod.rs"]
-mod webhook_util;
+use crate::util::webhook as webhook_util;
 
 use serde_json::Value;
 use std::process::{Child, Command, Stdio};

@@ -4,7 +4,7 @@
 //! check they are named after (or the restricted check replacing it), and the plan turns
 //! every fail fixture into a passing pod or lists each remaining violation as unfixable.
 
-mod support;
+use crate::util::support;
 
 use pss_fix::config::Config;
 use pss_fix::pss::{self, Level, Version};

@@ -1,16 +1,14 @@
-//! Golden runner (harness = false): walks `golden/<suite>/<case>/` and compares bytes.
+//! Golden runner: walks `golden/<suite>/<case>/` and compares bytes.
 //!
 //! Every case directory belongs to a suite, and the suite decides what the directory holds and
 //! how it is checked ([`run_case`] dispatches on the suite name). Expected text is compared byte
 //! for byte, never normalised: CRLF, a BOM or a missing final newline are part of what a case
 //! asserts. On a mismatch the runner prints a unified diff (carriage returns and BOMs shown as
-//! `\r` and `\u{feff}`), goes on with the other cases, lists every failure at the end and exits
-//! non-zero.
+//! `\r` and `\u{feff}`), goes on with the other cases and lists every failure at the end.
 //!
-//! `SNAPSHOTS=overwrite cargo test --test golden` rewrites the expected files from what the code
+//! `SNAPSHOTS=overwrite cargo test golden` rewrites the expected files from what the code
 //! produces (the project's single bless switch); review the result as a diff before committing.
-//! Arguments that are not libtest options filter cases by substring of `suite/case`; when no
-//! case matches (a filter meant for other tests), the runner passes, as libtest does.
+//! `GOLDEN=fix/ cargo test golden` runs the cases whose `suite/case` contains `fix/`.
 //!
 //! Suite `edit` (the format-preserving editor, `pss_fix::yaml`): each case holds
 //! - `input.yaml` or `input.json`: the text to edit;
@@ -24,16 +22,9 @@
 //! patch, and an expected output must itself mean what the patch means: its documents' values
 //! equal `json_patch::patch(input values, ops)` (so a wrong golden file is caught as such).
 
-#![allow(
-    clippy::print_stdout,
-    clippy::print_stderr,
-    reason = "a harness = false test reports on the terminal"
-)]
-
 use std::fs;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use pss_fix::yaml::Stream;
 use serde::Deserialize;
@@ -41,44 +32,35 @@ use serde::Deserialize;
 /// The environment switch that rewrites expected files instead of comparing against them.
 const BLESS_VAR: &str = "SNAPSHOTS";
 const BLESS_VALUE: &str = "overwrite";
+/// The environment variable whose value selects cases by substring of `suite/case`.
+const FILTER_VAR: &str = "GOLDEN";
 
-fn main() -> ExitCode {
+#[test]
+fn golden_cases() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("golden");
-    let filters = filters(std::env::args().skip(1));
+    let filter = std::env::var(FILTER_VAR).unwrap_or_default();
     let bless = std::env::var(BLESS_VAR).is_ok_and(|value| value == BLESS_VALUE);
 
-    // A panicking case must not hide the others: panics are caught per case and reported with
-    // the case, so the default hook's output would only repeat them out of context.
-    panic::set_hook(Box::new(|_| {}));
-
-    let cases = match all_cases(&root) {
-        Ok(cases) => cases,
-        Err(message) => {
-            eprintln!("golden: {message}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let cases = all_cases(&root).unwrap_or_else(|message| panic!("golden: {message}"));
     let mut ran = 0;
     let mut failures = Vec::new();
-    for case in cases.iter().filter(|case| case.matches(&filters)) {
+    for case in cases.iter().filter(|case| case.name().contains(&filter)) {
         ran += 1;
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| run_case(case, bless)))
             .unwrap_or_else(|payload| Err(format!("panicked: {}", panic_message(&*payload))));
-        match outcome {
-            Ok(()) => println!("ok      {}", case.name()),
-            Err(report) => {
-                println!("FAILED  {}", case.name());
-                failures.push((case.name(), report));
-            }
+        if let Err(report) = outcome {
+            failures.push((case.name(), report));
         }
     }
-
-    for (name, report) in &failures {
-        println!("\n==== {name}\n{report}");
-    }
-    println!(
-        "\ngolden: {ran} cases, {} passed, {} failed{}",
-        ran - failures.len(),
+    assert!(ran > 0, "golden: no case matches {FILTER_VAR}={filter:?}");
+    let reports: Vec<String> = failures
+        .iter()
+        .map(|(name, report)| format!("==== {name}\n{report}"))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{}\ngolden: {ran} cases, {} failed{}",
+        reports.join("\n"),
         failures.len(),
         if bless {
             " (expected files rewritten)"
@@ -86,47 +68,6 @@ fn main() -> ExitCode {
             ""
         }
     );
-    if ran == 0 {
-        // As libtest does: a filter meant for other tests (`cargo test NAME`) is no failure.
-        println!("golden: no case matched {filters:?}");
-    }
-    if failures.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        for (name, _) in &failures {
-            println!("failed: {name}");
-        }
-        ExitCode::FAILURE
-    }
-}
-
-/// libtest options that take a separate value, which is then no filter (`cargo test` passes
-/// the same arguments to every test binary).
-const OPTIONS_WITH_VALUE: &[&str] = &[
-    "--test-threads",
-    "--skip",
-    "--format",
-    "--color",
-    "--logfile",
-    "-Z",
-];
-
-/// The case filters among the command-line arguments: those that are neither an option nor an
-/// option's value.
-fn filters(args: impl Iterator<Item = String>) -> Vec<String> {
-    let mut filters = Vec::new();
-    let mut takes_value = false;
-    for arg in args {
-        if std::mem::take(&mut takes_value) {
-            continue;
-        }
-        if arg.starts_with('-') {
-            takes_value = OPTIONS_WITH_VALUE.contains(&arg.as_str());
-        } else {
-            filters.push(arg);
-        }
-    }
-    filters
 }
 
 /// One case directory, `golden/<suite>/<case>/`.
@@ -138,11 +79,6 @@ struct Case {
 impl Case {
     fn name(&self) -> String {
         format!("{}/{}", self.suite, file_name(&self.dir))
-    }
-
-    fn matches(&self, filters: &[String]) -> bool {
-        let name = self.name();
-        filters.is_empty() || filters.iter().any(|filter| name.contains(filter.as_str()))
     }
 }
 

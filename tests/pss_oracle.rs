@@ -7,7 +7,7 @@
 //!   pass the evaluator at the same level and version, or violate only checks the plan lists
 //!   as unfixable.
 
-mod support;
+use crate::util::support;
 
 use pss_fix::config::Config;
 use pss_fix::pss::{self, Level, Version};

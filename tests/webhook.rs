@@ -2,9 +2,7 @@
 //! AdmissionReview requests from reqwest over HTTPS: every kind, the wire format, every error
 //! path, certificate reload, shutdown.
 
-#![allow(clippy::unwrap_used)] // a test crate: helpers outside #[test] fns unwrap too
-
-mod webhook_util;
+use crate::util::webhook as webhook_util;
 
 use futures_util::StreamExt as _;
 use pss_fix::config::Config;

@@ -2,9 +2,7 @@
 //! together (names, ports, paths, the CA injection), register the webhook the way issue 5
 //! asks, and the self-signed script's certificate serves the webhook over verified TLS.
 
-#![allow(clippy::unwrap_used)] // a test crate: helpers outside #[test] fns unwrap too
-
-mod webhook_util;
+use crate::util::webhook as webhook_util;
 
 use assert_cmd::Command;
 use pss_fix::config::{Config, LevelChoice};

@@ -3,9 +3,7 @@
 //! list and watch calls (`GET /api/v1/namespaces`, then `?watch=true`) the way the real one
 //! does, and can push watch events.
 
-#![allow(clippy::unwrap_used)] // a test crate: helpers outside #[test] fns unwrap too
-
-mod webhook_util;
+use crate::util::webhook as webhook_util;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};

@@ -4,6 +4,9 @@
 
 #![allow(dead_code)]
 
+pub mod support;
+pub mod webhook;
+
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -4,9 +4,13 @@
 //! line in `-h`) and a long help (`--help`, the man page); help, `pss-fix man` and
 //! `pss-fix completions` are all generated from these definitions. Nothing here reads files:
 //! the binary resolves these values into a policy (config file, namespace labels) afterwards.
+//! It is a module of the binary, not of the library: clap stays out of the library's API.
+//!
+//! Each subcommand takes only the flags it uses: [`Selection`] (inputs and levels) is shared by
+//! `fix`, `patch` and `check`; [`Remedies`] (what a fix sets) only by `fix` and `patch`.
 
-use crate::pss::{Level, Version, NEWEST_MINOR};
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use pss_fix::pss::{Level, Version, NEWEST_MINOR};
 use std::path::PathBuf;
 use std::sync::LazyLock;
 
@@ -83,8 +87,20 @@ of the config file. Any error is exit 2 with nothing on stdout."
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff) on stdout.
-    Man,
+    /// Print the man page (roff) on stdout, or write one page per subcommand (--dir).
+    Man(ManArgs),
+}
+
+/// `pss-fix man`.
+#[derive(Debug, Clone, Args)]
+pub struct ManArgs {
+    /// The subcommand whose page to print (default: the main page).
+    #[arg(value_name = "COMMAND", conflicts_with = "dir")]
+    pub command: Option<String>,
+
+    /// Write every page (pss-fix.1, pss-fix-fix.1, ...) into DIR instead.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// Options every engine command shares: which inputs, which policy.
@@ -99,13 +115,15 @@ files; files named explicitly are read whatever their extension. `-` or no PATH 
     )]
     pub paths: Vec<PathBuf>,
 
-    /// Skip paths matching GLOB (gitignore syntax; repeatable).
+    /// Skip paths matching GLOB (gitignore syntax, also for files named; repeatable).
     #[arg(
         long,
         value_name = "GLOB",
-        long_help = "Skip files and directories matching GLOB, in .gitignore syntax, relative \
-to each directory walked (e.g. `templates/`, `**/crds/*.yaml`). A file named explicitly on the \
-command line is skipped when its path as given matches. Repeatable."
+        long_help = "Skip files and directories matching GLOB, in .gitignore syntax relative \
+to the current directory (e.g. `crds/` skips every directory named crds, `/k8s/old/` only \
+./k8s/old). Applied to directory walks and to files named on the command line alike (what \
+pre-commit, xargs and editors pass), together with the config file's `exclude` list, whose \
+patterns are relative to the config file. Repeatable."
     )]
     pub exclude: Vec<String>,
 
@@ -115,8 +133,9 @@ command line is skipped when its path as given matches. Repeatable."
         value_enum,
         long_help = "The level to enforce (default: the config file's `level`, else restricted). \
 `namespace` takes each workload's level and version from the pod-security.kubernetes.io/enforce \
-and enforce-version labels of its Namespace, found among the Namespace documents of the inputs \
-and of --namespaces; workloads whose Namespace is unknown or has no enforce label are held to \
+and enforce-version labels of its Namespace, found among the Namespace documents of the inputs, \
+of --namespaces and of the rest of the repository, else from the config file's `namespaces` \
+map; workloads whose namespace level is still unknown are named on stderr and held to \
 --default-level at --pss-version. Workloads in a `privileged` namespace are neither checked nor \
 fixed."
     )]
@@ -154,15 +173,42 @@ evaluated as the newest, as PSA does."
     )]
     pub pss_version: Option<Version>,
 
-    /// Config file (default: .pss-fix.yaml in the current directory, if present).
+    /// Config file (default: the nearest .pss-fix.yaml above each input).
     #[arg(
         long,
         value_name = "FILE",
-        long_help = "The config file with defaults and exemptions. Without this flag, \
-.pss-fix.yaml in the current directory is read when it exists. Flags override the file."
+        long_help = "The config file with defaults, exemptions, excludes and namespace levels, \
+for every input. Without this flag, each input uses the nearest .pss-fix.yaml found in its \
+directory or above, up to the repository root (the directory holding .git), as ruff and black \
+find theirs; --explain names the file used. Flags override the file."
     )]
     pub config: Option<PathBuf>,
 
+    /// Do not add readOnlyRootFilesystem: true (K01 hardening).
+    #[arg(long)]
+    pub no_read_only_root_fs: bool,
+
+    /// Do not add default resource requests and limits (K01 hardening).
+    #[arg(long)]
+    pub no_default_resources: bool,
+
+    /// Say on stderr which config file applies (and, for fix, explain each change).
+    #[arg(
+        long,
+        long_help = "Explain on stderr: which config file applies to the inputs; with `fix`, \
+also each change and each unfixable violation, per workload (always on for the diff, unless \
+--quiet)."
+    )]
+    pub explain: bool,
+
+    /// Print no notes, explanations or summaries on stderr; errors still show.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// What a fix sets: options of `fix` and `patch` only.
+#[derive(Debug, Clone, Args)]
+pub struct Remedies {
     /// Apply only remedies that cannot change what a workload does.
     #[arg(
         long,
@@ -174,14 +220,6 @@ does (e.g. running as a non-root user, dropping capabilities) are reported inste
     /// The UID set with runAsNonRoot when no non-zero runAsUser is set (default 65532).
     #[arg(long, value_name = "UID", value_parser = clap::value_parser!(i64).range(1..))]
     pub run_as_user: Option<i64>,
-
-    /// Do not add readOnlyRootFilesystem: true (K01 hardening).
-    #[arg(long)]
-    pub no_read_only_root_fs: bool,
-
-    /// Do not add default resource requests and limits (K01 hardening).
-    #[arg(long)]
-    pub no_default_resources: bool,
 
     /// CPU request set where a container has none (default 100m).
     #[arg(long, value_name = "QUANTITY")]
@@ -235,6 +273,19 @@ pub struct FixArgs {
     #[command(flatten)]
     pub selection: Selection,
 
+    #[command(flatten)]
+    pub remedies: Remedies,
+
+    /// Print a unified diff of the changes (the default).
+    #[arg(
+        long,
+        group = "mode",
+        long_help = "Print a unified diff of the changes on stdout (the default, as ruff's \
+--diff): headers `--- a/PATH` and `+++ b/PATH`, which `git apply` and `patch -p1` accept. With \
+--check, also exit 1 if anything would change."
+    )]
+    pub diff: bool,
+
     /// Write the fixed files in place (atomically; untouched files are not rewritten).
     #[arg(
         short,
@@ -257,19 +308,17 @@ serves as a Helm post-renderer; on any error nothing is printed and the exit cod
     )]
     pub stdout: bool,
 
-    /// Print nothing; exit 1 if anything would change (with --write: if anything changed).
+    /// Exit 1 if anything would change; name those files on stderr, write nothing.
     #[arg(
         long,
         conflicts_with = "stdout",
-        long_help = "Print nothing on stdout and write nothing; exit 1 if anything would change. \
-With --write, write the fixes and exit 1 if any file changed (a pre-commit hook that fixes and \
-fails)."
+        long_help = "Write nothing and print nothing on stdout; exit 1 if anything would \
+change. Each file that would change is named on stderr (`would fix k8s/web.yaml (3 \
+workloads)`), then a one-line summary, as black and ruff do; --quiet silences them. With \
+--diff, print the diff too; with --write, write the fixes and exit 1 if any file changed (a \
+pre-commit hook that fixes and fails)."
     )]
     pub check: bool,
-
-    /// Explain each change and unfixable violation on stderr (always on for diffs).
-    #[arg(long)]
-    pub explain: bool,
 
     /// Colour the diff: auto (a terminal, unless NO_COLOR is set), always or never.
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
@@ -301,6 +350,9 @@ pub struct WebhookArgs {
 pub struct PatchArgs {
     #[command(flatten)]
     pub selection: Selection,
+
+    #[command(flatten)]
+    pub remedies: Remedies,
 }
 
 /// `pss-fix check`.
@@ -310,7 +362,7 @@ pub struct CheckArgs {
     pub selection: Selection,
 
     /// Output format: text, json or sarif (SARIF 2.1.0, for GitHub code scanning).
-    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
+    #[arg(short, long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
 
     /// Count K01 hardening gaps as findings (exit 1), not only list them.
@@ -343,7 +395,7 @@ pub fn command() -> clap::Command {
 /// Parses `v1.N` or `latest`, quoting the value when it is neither.
 fn parse_version(text: &str) -> Result<Version, String> {
     text.parse()
-        .map_err(|error: crate::pss::ParseError| error.to_string())
+        .map_err(|error: pss_fix::pss::ParseError| error.to_string())
 }
 
 #[cfg(test)]
@@ -380,6 +432,48 @@ mod tests {
         assert!(parse(&["pss-fix", "fix", "--write", "--stdout", "a.yaml"]).is_err());
         assert!(parse(&["pss-fix", "fix", "--check", "--stdout"]).is_err());
         assert!(parse(&["pss-fix", "fix", "--check", "-w"]).is_ok());
+        assert!(parse(&["pss-fix", "fix", "--diff", "-w"]).is_err());
+        assert!(parse(&["pss-fix", "fix", "--diff", "--check"]).is_ok());
+    }
+
+    #[test]
+    fn output_has_a_short_form() {
+        let Command::Check(args) = parse(&["pss-fix", "check", "-o", "sarif"])
+            .expect("parses")
+            .command
+        else {
+            panic!("not check")
+        };
+        assert_eq!(args.output, OutputFormat::Sarif);
+    }
+
+    /// `check --help` lists only what `check` uses (issue 17).
+    #[test]
+    fn each_subcommand_has_only_its_own_flags() {
+        let help = |name: &str| {
+            let mut command = command();
+            command
+                .find_subcommand_mut(name)
+                .expect("subcommand")
+                .render_long_help()
+                .to_string()
+        };
+        let check = help("check");
+        for fix_only in [
+            "--write",
+            "--run-as-user",
+            "--safe-only",
+            "--cpu-limit",
+            "--color",
+        ] {
+            assert!(!check.contains(fix_only), "{fix_only} in check --help");
+        }
+        assert!(check.contains("--hardening") && check.contains("--output"));
+        let patch = help("patch");
+        assert!(patch.contains("--run-as-user") && !patch.contains("--write"));
+        assert!(!patch.contains("--output"));
+        let fix = help("fix");
+        assert!(fix.contains("--diff") && !fix.contains("--hardening"));
     }
 
     #[test]

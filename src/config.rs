@@ -23,6 +23,10 @@
 //!     controls: [hostNamespaces, hostPorts]
 //! enforce: false               # webhook only: deny what stays unfixable
 //! skipNamespaces: [kube-system] # webhook only: admit these untouched
+//! exclude: [charts/, "*.tmpl.yaml"] # CLI only: gitignore patterns relative to this file
+//! namespaces:                  # with `level: namespace`: levels of namespaces that no
+//!   shop: baseline             # Namespace document in the repository labels
+//!   batch: {level: restricted, version: v1.30}
 //! ```
 //!
 //! Exemption ids are matched case-insensitively against an upstream check id
@@ -192,6 +196,19 @@ pub struct Config {
     pub enforce: bool,
     /// Webhook only: namespaces admitted untouched.
     pub skip_namespaces: Vec<String>,
+    /// CLI only: gitignore patterns, relative to the config file, of paths not to read.
+    pub exclude: Vec<String>,
+    /// With [`LevelChoice::Namespace`]: namespace levels where no Namespace document says.
+    pub namespaces: Vec<(String, NamespaceLevel)>,
+}
+
+/// A namespace's level in the config file's `namespaces` map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NamespaceLevel {
+    /// `None`: privileged (nothing checked or fixed).
+    pub level: Option<Level>,
+    /// `None`: the config's `version`.
+    pub version: Option<Version>,
 }
 
 impl Default for Config {
@@ -208,6 +225,8 @@ impl Default for Config {
             exemptions: Vec::new(),
             enforce: false,
             skip_namespaces: Vec::new(),
+            exclude: Vec::new(),
+            namespaces: Vec::new(),
         }
     }
 }
@@ -265,6 +284,16 @@ impl Config {
                 "enforce" => config.enforce = boolean(value, key)?,
                 "skipNamespaces" => {
                     config.skip_namespaces = strings(value, key)?;
+                }
+                "exclude" => config.exclude = strings(value, key)?,
+                "namespaces" => {
+                    config.namespaces = object(value, key)?
+                        .iter()
+                        .map(|(name, level)| {
+                            read_namespace_level(level, &format!("namespaces.{name}"))
+                                .map(|level| (name.clone(), level))
+                        })
+                        .collect::<Result<_, _>>()?
                 }
                 _ => return Err(unknown("", key)),
             }
@@ -397,6 +426,49 @@ fn check_request_within_limit(resources: &Resources) -> Result<(), Error> {
     Ok(())
 }
 
+/// `privileged|baseline|restricted`, or `{level: ..., version: v1.N|latest}`.
+fn read_namespace_level(value: &Value, field: &str) -> Result<NamespaceLevel, Error> {
+    let level = |value: &Value, field: &str| match string(value, field)? {
+        "privileged" => Ok(None),
+        text => text
+            .parse()
+            .map(Some)
+            .map_err(|_| invalid(field, value, "expected privileged, baseline or restricted")),
+    };
+    if value.is_string() {
+        return Ok(NamespaceLevel {
+            level: level(value, field)?,
+            version: None,
+        });
+    }
+    let mut namespace = NamespaceLevel {
+        level: None,
+        version: None,
+    };
+    let mut has_level = false;
+    for (key, value) in object(value, field)? {
+        let inner = format!("{field}.{key}");
+        match key.as_str() {
+            "level" => {
+                namespace.level = level(value, &inner)?;
+                has_level = true;
+            }
+            "version" => {
+                namespace.version = Some(
+                    string(value, &inner)?
+                        .parse()
+                        .map_err(|_| invalid(&inner, value, "expected latest or v1.N"))?,
+                )
+            }
+            _ => return Err(unknown(&format!("{field}."), key)),
+        }
+    }
+    if !has_level {
+        return Err(invalid(field, value, "expected a `level`"));
+    }
+    Ok(namespace)
+}
+
 fn read_rule(value: &Value, field: &str) -> Result<ExemptionRule, Error> {
     let mut rule = ExemptionRule::default();
     for (key, value) in object(value, field)? {
@@ -492,6 +564,50 @@ fn strings(value: &Value, field: &str) -> Result<Vec<String>, Error> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn excludes_and_namespace_levels() {
+        let config = Config::from_value(&json!({
+            "exclude": ["charts/"],
+            "namespaces": {"shop": "baseline", "ops": "privileged",
+                           "batch": {"level": "restricted", "version": "v1.30"}}
+        }))
+        .expect("valid");
+        assert_eq!(config.exclude, ["charts/"]);
+        // In the map's order (sorted by name).
+        assert_eq!(
+            config.namespaces,
+            [
+                (
+                    "batch".to_owned(),
+                    NamespaceLevel {
+                        level: Some(Level::Restricted),
+                        version: Some(Version::Minor(30))
+                    }
+                ),
+                (
+                    "ops".to_owned(),
+                    NamespaceLevel {
+                        level: None,
+                        version: None
+                    }
+                ),
+                (
+                    "shop".to_owned(),
+                    NamespaceLevel {
+                        level: Some(Level::Baseline),
+                        version: None
+                    }
+                ),
+            ]
+        );
+        let error =
+            Config::from_value(&json!({"namespaces": {"shop": "strict"}})).expect_err("bad level");
+        assert!(error.to_string().contains("`namespaces.shop`"), "{error}");
+        let error = Config::from_value(&json!({"namespaces": {"shop": {"version": "v1.30"}}}))
+            .expect_err("no level");
+        assert!(error.to_string().contains("`level`"), "{error}");
+    }
 
     fn workload(object: &Value) -> Workload<'_> {
         crate::workload::workloads(object).remove(0)

@@ -5,6 +5,7 @@
 //! exit 0.
 
 mod app;
+mod cli;
 
 use clap::FromArgMatches;
 use std::process::ExitCode;
@@ -15,9 +16,9 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let parsed = pss_fix::cli::command()
+    let parsed = cli::command()
         .try_get_matches()
-        .and_then(|matches| pss_fix::cli::Cli::from_arg_matches(&matches));
+        .and_then(|matches| cli::Cli::from_arg_matches(&matches));
     match parsed {
         Ok(cli) => app::run(cli),
         Err(error) => {

@@ -5,9 +5,10 @@
 //! outside a git repository (a chart copied out of its repo keeps its ignores), hidden files and
 //! symbolic links skipped as ripgrep does, `--exclude` as gitignore-syntax overrides, entries
 //! sorted by name so the output order is stable. A path named explicitly is read whatever its
-//! extension, and followed when it is a symbolic link.
+//! extension, and followed when it is a symbolic link. Excludes and Helm templates are left out
+//! of walks and named files alike (see `configs`).
 
-use ignore::overrides::{Override, OverrideBuilder};
+use super::configs::Configs;
 use ignore::WalkBuilder;
 use std::fs;
 use std::io::{self, Read};
@@ -77,47 +78,79 @@ pub fn io_message(error: &io::Error) -> String {
     }
 }
 
-/// Expands the command-line paths into inputs, in order; errors are for paths that do not
-/// exist or could not be walked, or for a bad `--exclude` glob.
-pub fn expand(paths: &[PathBuf], excludes: &[String]) -> (Vec<Input>, Vec<InputError>) {
-    let mut inputs = Vec::new();
-    let mut errors = Vec::new();
-    if paths.is_empty() {
-        inputs.push(Input::Stdin);
-    }
-    let explicit = match overrides(Path::new("."), excludes) {
-        Ok(explicit) => explicit,
-        Err(error) => return (Vec::new(), vec![error]),
+/// The inputs of a run, each with the index of its config in [`Configs::loaded`].
+#[derive(Debug, Default)]
+pub struct Expanded {
+    pub inputs: Vec<(Input, usize)>,
+    /// Paths that do not exist or could not be walked.
+    pub errors: Vec<InputError>,
+    /// Helm charts whose `templates/` held inputs: reported once each, not read.
+    pub charts: Vec<PathBuf>,
+}
+
+/// Expands the command-line paths into inputs, in order. A file is left out when `--exclude`
+/// or its config's `exclude` matches it or a directory above it, or when it is a Helm
+/// template (the chart is listed instead); inputs whose config could not be read are left out
+/// (that error is in `configs.errors`).
+pub fn expand(paths: &[PathBuf], configs: &mut Configs) -> Expanded {
+    let mut expanded = Expanded::default();
+    let add_stdin = |expanded: &mut Expanded, configs: &mut Configs| {
+        if let Some(config) = configs.for_current_dir() {
+            expanded.inputs.push((Input::Stdin, config));
+        }
     };
+    if paths.is_empty() {
+        add_stdin(&mut expanded, configs);
+    }
     for path in paths {
         if path.as_os_str() == "-" {
-            inputs.push(Input::Stdin);
+            add_stdin(&mut expanded, configs);
             continue;
         }
         match fs::metadata(path) {
-            Err(error) => errors.push(InputError::io(path.display().to_string(), &error)),
-            Ok(metadata) if metadata.is_dir() => walk(path, excludes, &mut inputs, &mut errors),
-            Ok(_) => {
-                if !explicit.matched(path, false).is_ignore() {
-                    inputs.push(Input::File(path.clone()));
+            Err(error) => expanded
+                .errors
+                .push(InputError::io(path.display().to_string(), &error)),
+            Ok(metadata) if metadata.is_dir() => {
+                for file in walk(path, &mut expanded.errors) {
+                    expanded.add(file, configs);
                 }
             }
+            Ok(_) => expanded.add(path.clone(), configs),
         }
     }
-    (inputs, errors)
+    expanded
 }
 
-/// Walks one directory.
-fn walk(root: &Path, excludes: &[String], inputs: &mut Vec<Input>, errors: &mut Vec<InputError>) {
-    let overrides = match overrides(root, excludes) {
-        Ok(overrides) => overrides,
-        Err(error) => return errors.push(error),
-    };
+impl Expanded {
+    fn add(&mut self, file: PathBuf, configs: &mut Configs) {
+        let dir = match file.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let Some(config) = configs.for_dir(dir) else {
+            return;
+        };
+        if configs.excluded(&file, config) {
+            return;
+        }
+        if let Some(chart) = super::configs::helm_chart_of(&file) {
+            if !self.charts.contains(&chart) {
+                self.charts.push(chart);
+            }
+            return;
+        }
+        self.inputs.push((Input::File(file), config));
+    }
+}
+
+/// Walks one directory: its manifest files, sorted by name.
+pub fn walk(root: &Path, errors: &mut Vec<InputError>) -> Vec<PathBuf> {
     let walker = WalkBuilder::new(root)
         .require_git(false)
-        .overrides(overrides)
         .sort_by_file_name(|a, b| a.cmp(b))
         .build();
+    let mut files = Vec::new();
     for entry in walker {
         match entry {
             Err(error) => errors.push(InputError {
@@ -128,30 +161,12 @@ fn walk(root: &Path, excludes: &[String], inputs: &mut Vec<Input>, errors: &mut 
             Ok(entry) => {
                 let is_file = entry.file_type().is_some_and(|kind| kind.is_file());
                 if is_file && has_manifest_extension(entry.path()) {
-                    inputs.push(Input::File(entry.into_path()));
+                    files.push(entry.into_path());
                 }
             }
         }
     }
-}
-
-/// `--exclude` globs as ignore overrides rooted at `root`.
-fn overrides(root: &Path, excludes: &[String]) -> Result<Override, InputError> {
-    let mut builder = OverrideBuilder::new(root);
-    for glob in excludes {
-        builder
-            .add(&format!("!{glob}"))
-            .map_err(|error| InputError {
-                name: "--exclude".to_owned(),
-                position: None,
-                message: format!("invalid glob `{glob}`: {error}"),
-            })?;
-    }
-    builder.build().map_err(|error| InputError {
-        name: "--exclude".to_owned(),
-        position: None,
-        message: error.to_string(),
-    })
+    files
 }
 
 fn has_manifest_extension(path: &Path) -> bool {
@@ -229,6 +244,20 @@ mod tests {
         dir
     }
 
+    fn expand_with(paths: &[PathBuf], excludes: &[&str]) -> Expanded {
+        let excludes: Vec<String> = excludes.iter().map(|glob| (*glob).to_owned()).collect();
+        let mut configs = Configs::new(None, &excludes).expect("valid excludes");
+        expand(paths, &mut configs)
+    }
+
+    fn inputs(expanded: &Expanded) -> Vec<Input> {
+        expanded
+            .inputs
+            .iter()
+            .map(|(input, _)| input.clone())
+            .collect()
+    }
+
     #[test]
     fn walk_picks_manifests_sorted_and_honours_ignores() {
         let dir = tree(&[
@@ -239,49 +268,59 @@ mod tests {
             ".hidden.yaml",
             "sub/d.yaml",
             "sub/ignored.yaml",
+            "sub/old/e.yaml",
+            "chart/Chart.yaml",
             "chart/templates/t.yaml",
         ]);
         fs::write(dir.path().join(".gitignore"), "ignored.yaml\n").expect("write");
-        let (inputs, errors) = expand(&[dir.path().to_path_buf()], &["templates/".to_owned()]);
-        assert!(errors.is_empty(), "{errors:?}");
+        fs::write(dir.path().join(".pss-fix.yaml"), "exclude: [old/]\n").expect("write");
+        fs::create_dir(dir.path().join(".git")).expect("mkdir");
+        let expanded = expand_with(&[dir.path().to_path_buf()], &[]);
+        assert!(expanded.errors.is_empty(), "{:?}", expanded.errors);
         assert_eq!(
-            names(&inputs, dir.path()),
-            ["a.YML", "b.yaml", "c.json", "sub/d.yaml"]
+            names(&inputs(&expanded), dir.path()),
+            [
+                "a.YML",
+                "b.yaml",
+                "c.json",
+                "chart/Chart.yaml",
+                "sub/d.yaml"
+            ]
         );
+        assert_eq!(expanded.charts, [dir.path().join("chart")]);
     }
 
     #[test]
     fn explicit_files_stdin_and_missing_paths() {
-        let dir = tree(&["x.txt", "skip.yaml"]);
+        let dir = tree(&[
+            "x.txt",
+            "skip.yaml",
+            "chart/Chart.yaml",
+            "chart/templates/t.yaml",
+        ]);
+        fs::write(dir.path().join(".pss-fix.yaml"), "exclude: [skip.yaml]\n").expect("write");
         let missing = dir.path().join("missing.yaml");
-        let (inputs, errors) = expand(
+        let expanded = expand_with(
             &[
                 dir.path().join("x.txt"),
                 PathBuf::from("-"),
                 missing.clone(),
                 dir.path().join("skip.yaml"),
+                dir.path().join("chart/templates/t.yaml"),
             ],
-            &["skip.yaml".to_owned()],
+            &[],
         );
         assert_eq!(
-            inputs,
+            inputs(&expanded),
             [Input::File(dir.path().join("x.txt")), Input::Stdin]
         );
-        assert_eq!(errors.len(), 1);
+        assert_eq!(expanded.errors.len(), 1);
         assert_eq!(
-            errors[0].to_string(),
+            expanded.errors[0].to_string(),
             format!("{}: no such file or directory", missing.display())
         );
-        assert_eq!(expand(&[], &[]).0, [Input::Stdin]);
-    }
-
-    #[test]
-    fn bad_glob_is_an_error() {
-        let (inputs, errors) = expand(&[PathBuf::from("-")], &["a/**[".to_owned()]);
-        assert!(inputs.is_empty());
-        assert!(errors[0]
-            .to_string()
-            .starts_with("--exclude: invalid glob `a/**[`"));
+        assert_eq!(expanded.charts, [dir.path().join("chart")]);
+        assert_eq!(inputs(&expand_with(&[], &[])), [Input::Stdin]);
     }
 
     #[test]

@@ -3,29 +3,21 @@
 //! labels of `--level namespace` are learned later, from the inputs.
 //!
 //! Precedence, for every setting: a flag given on the command line, else the config file
-//! (`--config FILE`, else `.pss-fix.yaml` in the current directory when it exists), else the
+//! (`--config FILE`, else the nearest `.pss-fix.yaml` above the input: see `configs`), else the
 //! built-in default.
 
-use super::inputs::{self, InputError};
-use pss_fix::cli::{LevelArg, Selection};
+use super::configs::Loaded;
+use crate::cli::{LevelArg, Remedies, Selection};
 use pss_fix::config::{Config, LevelChoice};
-use pss_fix::manifest::{manifest_default_level, Policies};
+use pss_fix::manifest::{manifest_default_level, Enforce, Policies};
 use pss_fix::pss::Level;
-use pss_fix::yaml;
-use serde_json::Value;
-use std::path::{Path, PathBuf};
 
-/// The config file read when `--config` is not given and it exists.
-pub const DEFAULT_CONFIG: &str = ".pss-fix.yaml";
-
-/// Builds the policies of the run from the flags and the config file. The namespace table is
-/// left empty.
-pub fn policies(selection: &Selection) -> Result<Policies, InputError> {
-    let (mut config, has_default_level) = match config_path(selection) {
-        Some(path) => load_config(&path)?,
-        None => (Config::default(), false),
-    };
-    apply_flags(selection, &mut config);
+/// Builds the policies of the inputs a config governs, from the flags and that config. The
+/// namespace table starts with the config's `namespaces` map; Namespace documents found later
+/// override it.
+pub fn policies(selection: &Selection, remedies: Option<&Remedies>, loaded: &Loaded) -> Policies {
+    let mut config = loaded.config.clone();
+    apply_flags(selection, remedies, &mut config);
     config.level = match selection.level {
         Some(LevelArg::Baseline) => LevelChoice::Fixed(Level::Baseline),
         Some(LevelArg::Restricted) => LevelChoice::Fixed(Level::Restricted),
@@ -35,60 +27,45 @@ pub fn policies(selection: &Selection) -> Result<Policies, InputError> {
     config.version = selection.pss_version.unwrap_or(config.version);
     let default_level = match selection.default_level {
         Some(flag) => flag.level(),
-        None => manifest_default_level(&config, has_default_level),
+        None => manifest_default_level(&config, loaded.sets_default_level),
     };
-    Ok(Policies::new(config, default_level))
-}
-
-fn config_path(selection: &Selection) -> Option<PathBuf> {
-    selection.config.clone().or_else(|| {
-        let default = Path::new(DEFAULT_CONFIG);
-        default.is_file().then(|| default.to_path_buf())
-    })
-}
-
-/// Reads a config file (YAML or JSON); also says whether it sets `defaultLevel`.
-pub fn load_config(path: &Path) -> Result<(Config, bool), InputError> {
-    let name = path.display().to_string();
-    let text = inputs::read_file(path)?;
-    let stream = yaml::Stream::parse(&text).map_err(|error| InputError {
-        name: name.clone(),
-        position: Some((error.line, error.column)),
-        message: error.message,
-    })?;
-    let value = stream
-        .documents()
-        .first()
-        .map_or(&Value::Null, |document| document.value());
-    let config = Config::from_value(value).map_err(|error| InputError {
-        name,
-        position: None,
-        message: error.to_string(),
-    })?;
-    Ok((
-        config,
-        value.get(pss_fix::config::DEFAULT_LEVEL_KEY).is_some(),
-    ))
+    let version = config.version;
+    let configured: Vec<(String, Enforce)> = config
+        .namespaces
+        .iter()
+        .map(|(name, namespace)| {
+            let enforce = namespace.level.map_or(Enforce::Privileged, |level| {
+                Enforce::Level(level, namespace.version.unwrap_or(version))
+            });
+            (name.clone(), enforce)
+        })
+        .collect();
+    let mut policies = Policies::new(config, default_level);
+    policies.namespaces.extend(configured);
+    policies
 }
 
 /// Lets the flags the user gave override the config.
-fn apply_flags(selection: &Selection, config: &mut Config) {
-    config.safe_only |= selection.safe_only;
-    if let Some(uid) = selection.run_as_user {
-        config.run_as_user = uid;
-    }
+fn apply_flags(selection: &Selection, remedies: Option<&Remedies>, config: &mut Config) {
     if selection.no_read_only_root_fs {
         config.read_only_root_filesystem = Some(false);
     }
     if selection.no_default_resources {
         config.default_resources = Some(false);
     }
+    let Some(remedies) = remedies else {
+        return;
+    };
+    config.safe_only |= remedies.safe_only;
+    if let Some(uid) = remedies.run_as_user {
+        config.run_as_user = uid;
+    }
     let resources = &mut config.resources;
     for (flag, field) in [
-        (&selection.cpu_request, &mut resources.requests.cpu),
-        (&selection.memory_request, &mut resources.requests.memory),
-        (&selection.cpu_limit, &mut resources.limits.cpu),
-        (&selection.memory_limit, &mut resources.limits.memory),
+        (&remedies.cpu_request, &mut resources.requests.cpu),
+        (&remedies.memory_request, &mut resources.requests.memory),
+        (&remedies.cpu_limit, &mut resources.limits.cpu),
+        (&remedies.memory_limit, &mut resources.limits.memory),
     ] {
         if let Some(quantity) = flag {
             field.clone_from(quantity);
@@ -99,39 +76,40 @@ fn apply_flags(selection: &Selection, config: &mut Config) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::configs;
+    use crate::cli::{Cli, Command};
     use clap::FromArgMatches;
-    use pss_fix::cli::{Cli, Command};
-    use pss_fix::manifest::Enforce;
     use pss_fix::pss::Version;
 
-    fn selection(args: &[&str]) -> Selection {
-        let matches = pss_fix::cli::command()
+    fn fix_args(args: &[&str]) -> (Selection, Remedies) {
+        let matches = crate::cli::command()
             .try_get_matches_from(args)
             .expect("parses");
         match Cli::from_arg_matches(&matches).expect("parses").command {
-            Command::Check(args) => args.selection,
-            _ => panic!("not check"),
+            Command::Fix(args) => (args.selection, args.remedies),
+            _ => panic!("not fix"),
         }
+    }
+
+    fn loaded(text: &str) -> configs::Loaded {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("c.yaml");
+        std::fs::write(&path, text).expect("write");
+        configs::load(&path).expect("valid config")
     }
 
     #[test]
     fn flags_override_the_config_file() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let config = dir.path().join("c.yaml");
-        std::fs::write(
-            &config,
+        let config = loaded(
             "level: baseline\nversion: v1.20\nrunAsUser: 1000\nhardening:\n  readOnlyRootFilesystem: true\n",
-        )
-        .expect("write");
-        let config = config.display().to_string();
-        let from_file = policies(&selection(&["p", "check", "--config", &config])).expect("ok");
+        );
+        let (selection, remedies) = fix_args(&["p", "fix"]);
+        let from_file = policies(&selection, Some(&remedies), &config);
         assert_eq!(from_file.fixed, Some((Level::Baseline, Version::Minor(20))));
         assert_eq!(from_file.config.run_as_user, 1000);
-        let overridden = policies(&selection(&[
+        let (selection, remedies) = fix_args(&[
             "p",
-            "check",
-            "--config",
-            &config,
+            "fix",
             "--level",
             "restricted",
             "--run-as-user",
@@ -139,8 +117,8 @@ mod tests {
             "--no-read-only-root-fs",
             "--cpu-limit",
             "2",
-        ]))
-        .expect("ok");
+        ]);
+        let overridden = policies(&selection, Some(&remedies), &config);
         assert_eq!(
             overridden.fixed,
             Some((Level::Restricted, Version::Minor(20)))
@@ -151,20 +129,23 @@ mod tests {
     }
 
     #[test]
-    fn namespace_level_defaults_to_restricted_unknown_namespaces() {
-        let none = selection(&[
-            "p",
-            "check",
-            "--level",
-            "namespace",
-            "--config",
-            "/dev/null",
-        ]);
-        let policies = policies(&none).expect("ok");
+    fn namespace_level_defaults_to_restricted_and_reads_the_config_map() {
+        let config =
+            loaded("namespaces:\n  shop: baseline\n  ops: {level: restricted, version: v1.30}\n");
+        let (selection, remedies) = fix_args(&["p", "fix", "--level", "namespace"]);
+        let policies = policies(&selection, Some(&remedies), &config);
         assert_eq!(policies.fixed, None);
         assert_eq!(
             policies.default,
             Enforce::Level(Level::Restricted, Version::Latest)
+        );
+        assert_eq!(
+            policies.namespaces.get("shop"),
+            Some(&Enforce::Level(Level::Baseline, Version::Latest))
+        );
+        assert_eq!(
+            policies.namespaces.get("ops"),
+            Some(&Enforce::Level(Level::Restricted, Version::Minor(30)))
         );
     }
 
@@ -173,10 +154,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("c.yaml");
         std::fs::write(&config, "levle: baseline\n").expect("write");
-        let config = config.display().to_string();
-        let error = policies(&selection(&["p", "check", "--config", &config])).expect_err("bad");
+        let error = configs::load(&config).expect_err("bad");
+        let name = config.display().to_string();
         assert!(
-            error.to_string().starts_with(&format!("{config}: ")),
+            error.to_string().starts_with(&format!("{name}: ")),
             "{error}"
         );
         assert!(error.to_string().contains("levle"), "{error}");

@@ -6,11 +6,11 @@
 //! annotation and a field the remedy left disagreeing are brought back into agreement
 //! ([`super::profile_annotations`]), as the API server requires.
 
+use super::fixer::Fixer;
 use super::message::{go_quote, join_quote, pluralize, setters_phrase, sorted_set};
 use super::pod::{child, profile_type, Pod};
 use super::profile_annotations::{Snapshot, APP_ARMOR};
 use super::{Finding, Version};
-use crate::plan::fixer::Fixer;
 use serde_json::Value;
 
 pub const ID: &str = "appArmorProfile";

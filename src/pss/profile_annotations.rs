@@ -14,8 +14,8 @@
 //! Where an annotation changed, a field of the same pod or container that disagrees follows it.
 
 use super::catalog::remedy;
+use super::fixer::Fixer;
 use super::pod::{set, Pod};
-use crate::plan::fixer::Fixer;
 use serde_json::{json, Map, Value};
 
 /// One kind of profile: where its field and annotations are.

@@ -11,13 +11,13 @@
 //! ([`super::profile_annotations`]): the API server rejects a pod whose seccomp annotation and
 //! field disagree, even where PSS reads only one of them.
 
+use super::fixer::Fixer;
 use super::message::{
     containers_phrase, go_quote, join_quote, pluralize, setters_phrase, sorted_set,
 };
 use super::pod::{child, profile_type, Pod};
 use super::profile_annotations::{Snapshot, SECCOMP};
 use super::{Finding, Version};
-use crate::plan::fixer::Fixer;
 use serde_json::{json, Value};
 
 pub const BASELINE_ID: &str = "seccompProfile_baseline";

@@ -616,6 +616,10 @@ struct Report<'a> {
     files: usize,
     /// Namespaces already named as having no known level.
     unknown_namespaces: BTreeSet<Option<String>>,
+    /// Workloads that cannot reach their level, with each level held to (`fix` modes).
+    blocked: Vec<String>,
+    /// Whether any of them was left unchanged with fixes withheld (no `--partial`).
+    withheld: bool,
 }
 
 impl<'a> Report<'a> {
@@ -643,6 +647,8 @@ impl<'a> Report<'a> {
             changed: 0,
             files: 0,
             unknown_namespaces: BTreeSet::new(),
+            blocked: Vec::new(),
+            withheld: false,
         }
     }
 
@@ -722,6 +728,14 @@ impl<'a> Report<'a> {
                 }
             }
         }
+        if self.mode.edits() {
+            for workload in manifest.workloads.iter().filter(|w| w.blocked) {
+                if let Enforce::Level(level, _) = workload.held_to.enforce {
+                    self.blocked.push(level.to_string());
+                }
+                self.withheld |= !workload.withheld.is_empty();
+            }
+        }
         if self.notes {
             self.note_unknown_namespaces(name, manifest);
         }
@@ -766,7 +780,35 @@ repository or the config's `namespaces`): {held_to}"
         }
     }
 
-    /// Closes the JSON array or writes the SARIF log; the `--write` and `--check` summaries.
+    /// `fix`'s summary of the workloads that cannot reach their level, e.g. `3 workloads
+    /// cannot reach restricted: see above (--partial applies what can be applied)`.
+    fn blocked_summary(&self) -> Option<String> {
+        if self.blocked.is_empty() {
+            return None;
+        }
+        let mut levels = self.blocked.clone();
+        levels.sort();
+        levels.dedup();
+        let count = self.blocked.len();
+        let workloads = if count == 1 { "workload" } else { "workloads" };
+        let see = if self.explain_changes {
+            "see above"
+        } else {
+            "--explain says why"
+        };
+        let hint = if self.withheld {
+            " (--partial applies what can be applied)"
+        } else {
+            ""
+        };
+        Some(format!(
+            "{count} {workloads} cannot reach {}: {see}{hint}",
+            levels.join(" or ")
+        ))
+    }
+
+    /// Closes the JSON array or writes the SARIF log; the `--write` and `--check` summaries
+    /// and the blocked workloads' (none with `--quiet`).
     fn finish(self, out: &mut dyn Write) -> io::Result<Status> {
         match self.mode {
             Mode::Patch
@@ -778,10 +820,13 @@ repository or the config's `namespaces`): {held_to}"
                 format: OutputFormat::Sarif,
                 ..
             } => self.sarif.write(out)?,
-            Mode::Write { .. } if self.notes => warn(
-                self.progress,
-                &format!("{} of {} fixed", self.changed, plural(self.files, "file")),
-            ),
+            Mode::Write { .. } if self.notes => {
+                let fixed = format!("{} of {} fixed", self.changed, plural(self.files, "file"));
+                match self.blocked_summary() {
+                    Some(blocked) => warn(self.progress, &format!("{fixed}; {blocked}")),
+                    None => warn(self.progress, &fixed),
+                }
+            }
             Mode::FixCheck if self.notes => {
                 let summary = format!(
                     "{} would be fixed, {} left unchanged\n",
@@ -789,6 +834,14 @@ repository or the config's `namespaces`): {held_to}"
                     plural(self.files - self.changed, "file")
                 );
                 write_stderr(self.progress, summary.as_bytes());
+                if let Some(blocked) = self.blocked_summary() {
+                    warn(self.progress, &blocked);
+                }
+            }
+            mode if mode.edits() && self.notes => {
+                if let Some(blocked) = self.blocked_summary() {
+                    warn(self.progress, &blocked);
+                }
             }
             _ => {}
         }

@@ -57,6 +57,7 @@ fn apply_flags(selection: &Selection, remedies: Option<&Remedies>, config: &mut 
         return;
     };
     config.safe_only |= remedies.safe_only;
+    config.partial |= remedies.partial;
     if let Some(uid) = remedies.run_as_user {
         config.run_as_user = uid;
     }

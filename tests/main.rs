@@ -15,6 +15,7 @@ mod e2e_oracle;
 mod e2e_psa;
 mod fuzz_regressions;
 mod golden;
+mod layers;
 mod plan_properties;
 mod pss_oracle;
 mod webhook;

@@ -74,6 +74,8 @@ pub struct Config {
     pub default_level: Option<Level>,
     pub run_as_user: i64,
     pub safe_only: bool,
+    /// Fix what can be fixed in a workload that cannot reach its level (default: leave it).
+    pub partial: bool,
     /// `None`: on at restricted, off at baseline.
     pub read_only_root_filesystem: Option<bool>,
     /// `None`: on at restricted, off at baseline.
@@ -94,6 +96,7 @@ impl Default for Config {
             default_level: None,
             run_as_user: DEFAULT_RUN_AS_USER,
             safe_only: false,
+            partial: false,
             read_only_root_filesystem: None,
             default_resources: None,
             resources: Resources::default(),
@@ -143,6 +146,7 @@ impl Config {
                         .ok_or_else(|| invalid(key, value, "expected a non-zero UID"))?
                 }
                 "safeOnly" => config.safe_only = boolean(value, key)?,
+                "partial" => config.partial = boolean(value, key)?,
                 "hardening" => {
                     read_hardening(value, &mut config)?;
                     check_request_within_limit(&config.resources)?;
@@ -173,6 +177,7 @@ impl Config {
             level,
             version,
             safe_only: self.safe_only,
+            partial: self.partial,
             run_as_user: self.run_as_user,
             hardening: Hardening {
                 read_only_root_filesystem: self.read_only_root_filesystem.unwrap_or(restricted),

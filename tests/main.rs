@@ -12,6 +12,7 @@ mod conformance;
 mod corpus;
 mod docs;
 mod e2e_psa;
+mod exemptions;
 mod fuzz_regressions;
 mod golden;
 mod layers;

@@ -62,7 +62,7 @@ pub fn load_config(path: &Path) -> Result<(Config, bool), InputError> {
         .map_or(&Value::Null, |document| document.value());
     let config = Config::from_value(value).map_err(|error| InputError {
         name,
-        position: None,
+        position: Some(stream.location(0, error.pointer())),
         message: error.to_string(),
     })?;
     Ok((
@@ -78,12 +78,12 @@ fn apply_flags(selection: &Selection, config: &mut Config) {
         config.run_as_user = uid;
     }
     if selection.no_read_only_root_fs {
-        config.read_only_root_filesystem = Some(false);
+        config.hardening.read_only_root_filesystem = Some(false);
     }
     if selection.no_default_resources {
-        config.default_resources = Some(false);
+        config.hardening.default_resources = Some(false);
     }
-    let resources = &mut config.resources;
+    let resources = &mut config.hardening.resources;
     for (flag, field) in [
         (&selection.cpu_request, &mut resources.requests.cpu),
         (&selection.memory_request, &mut resources.requests.memory),
@@ -146,8 +146,11 @@ mod tests {
             Some((Level::Restricted, Version::Minor(20)))
         );
         assert_eq!(overridden.config.run_as_user, 7);
-        assert_eq!(overridden.config.read_only_root_filesystem, Some(false));
-        assert_eq!(overridden.config.resources.limits.cpu, "2");
+        assert_eq!(
+            overridden.config.hardening.read_only_root_filesystem,
+            Some(false)
+        );
+        assert_eq!(overridden.config.hardening.resources.limits.cpu, "2");
     }
 
     #[test]

@@ -172,14 +172,14 @@ mod tests {
     }
 
     #[test]
-    fn config_errors_name_the_file() {
+    fn config_errors_name_the_file_and_line() {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("c.yaml");
         std::fs::write(&config, "levle: baseline\n").expect("write");
         let config = config.display().to_string();
         let error = policies(&selection(&["p", "check", "--config", &config])).expect_err("bad");
         assert!(
-            error.to_string().starts_with(&format!("{config}: ")),
+            error.to_string().starts_with(&format!("{config}:1:1: ")),
             "{error}"
         );
         assert!(error.to_string().contains("levle"), "{error}");

@@ -9,6 +9,8 @@
 //!                              # label: baseline | restricted | privileged (the default)
 //! runAsUser: 65532             # UID set with runAsNonRoot when none is set (non-zero)
 //! safeOnly: false              # apply only remedies tagged safe
+//! partial: false              # fix what can be fixed in a workload that cannot reach its
+//!                              # level (default: leave it unchanged and say why)
 //! hardening:                   # OWASP K01; each defaults to on at restricted, off at baseline
 //!   readOnlyRootFilesystem: true
 //!   defaultResources: true
@@ -140,6 +142,8 @@ pub struct Config {
     #[serde(deserialize_with = "uid")]
     pub run_as_user: i64,
     pub safe_only: bool,
+    /// Fix what can be fixed in a workload that cannot reach its level (default: leave it).
+    pub partial: bool,
     pub hardening: HardeningSettings,
     pub exemptions: Vec<ExemptionRule>,
     /// Webhook only: deny a request that stays in violation after fixing.
@@ -156,6 +160,7 @@ impl Default for Config {
             default_level: None,
             run_as_user: DEFAULT_RUN_AS_USER,
             safe_only: false,
+            partial: false,
             hardening: HardeningSettings::default(),
             exemptions: Vec::new(),
             enforce: false,
@@ -293,6 +298,7 @@ impl Config {
             level,
             version,
             safe_only: self.safe_only,
+            partial: self.partial,
             run_as_user: self.run_as_user,
             hardening: self.hardening.at(level),
             exemptions: Exemptions::for_workload(&self.exemptions, workload),

@@ -150,6 +150,10 @@ pub struct WorkloadReport {
     /// The patch relative to the workload object (empty when privileged).
     pub patch: Patch,
     pub changes: Vec<Change>,
+    /// The workload cannot reach its level (see [`Plan::blocked`]).
+    pub blocked: bool,
+    /// Changes left out because the workload cannot reach its level (see [`Plan::withheld`]).
+    pub withheld: Vec<Change>,
     pub unfixable: Vec<Located<Unfixable>>,
     pub violations: Vec<Located<Violation>>,
     pub hardening_gaps: Vec<Located<HardeningGap>>,
@@ -290,6 +294,8 @@ fn judge(
                 changes: Vec::new(),
                 unfixable: Vec::new(),
                 violations: Vec::new(),
+                blocked: false,
+                withheld: Vec::new(),
             },
             Vec::new(),
             Exemptions::default(),
@@ -344,6 +350,8 @@ fn judge(
         exempted: located(exempted, |item| &item.path, locate),
         patch: plan.patch,
         changes: plan.changes,
+        blocked: plan.blocked,
+        withheld: plan.withheld,
     })
 }
 

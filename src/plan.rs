@@ -10,6 +10,11 @@
 //! Windows pod, a restricted volume), it records why; every violation still present after the
 //! plan is listed in [`Plan::unfixable`] with those reasons. A non-workload object gets an
 //! empty plan.
+//!
+//! All or nothing: a workload that cannot reach its level (a violation stays that no exemption
+//! chose to keep) gets no patch unless the policy is `partial`: privileges removed, a UID and a
+//! read-only root would leave it broken and still rejected. Its changes are listed as
+//! [`Plan::withheld`] beside what blocks it.
 
 pub mod diff;
 pub mod hardening;
@@ -30,6 +35,11 @@ pub struct Plan {
     pub unfixable: Vec<Unfixable>,
     /// PSS violations of the input at the policy's level and version.
     pub violations: Vec<Violation>,
+    /// The workload cannot reach the level: violations stay that no exemption chose to keep.
+    pub blocked: bool,
+    /// The changes not applied because the workload is blocked (without `--partial`):
+    /// behaviour-changing edits that would leave it broken and still rejected.
+    pub withheld: Vec<Change>,
 }
 
 /// A K01 hardening gap: not a PSS violation, and counted only when asked for.
@@ -70,7 +80,7 @@ fn plan_cow(workload: Cow<'_, Value>, policy: &Policy) -> Plan {
             let source = policy.exemptions.source.as_deref().unwrap_or("config");
             let reason = format!("exempted by {source}");
             for path in &violation.paths {
-                fixer.refuse(&violation.check, path, &reason);
+                fixer.refuse_exempted(&violation.check, path, &reason);
             }
         } else if let Some(control) = crate::pss::control_of(&violation.check) {
             (control.remedy)(&mut fixer);
@@ -106,6 +116,20 @@ fn plan_cow(workload: Cow<'_, Value>, policy: &Policy) -> Plan {
         }
         unfixable.extend(reasons);
     }
+    // A violation an exemption keeps was chosen; any other left blocks the level.
+    let blocked = unfixable
+        .iter()
+        .any(|left| !fixer.exempted.contains(&left.check));
+    if blocked && !policy.partial {
+        return Plan {
+            patch: json_patch::Patch(Vec::new()),
+            changes: Vec::new(),
+            unfixable,
+            violations,
+            blocked,
+            withheld: std::mem::take(&mut fixer.changes),
+        };
+    }
     let patch = if fixer.untouched() {
         json_patch::Patch(Vec::new())
     } else {
@@ -123,6 +147,8 @@ fn plan_cow(workload: Cow<'_, Value>, policy: &Policy) -> Plan {
         changes: std::mem::take(&mut fixer.changes),
         unfixable,
         violations,
+        blocked,
+        withheld: Vec::new(),
     }
 }
 
@@ -170,6 +196,7 @@ mod tests {
         );
         let mut policy = policy(Restricted, "latest");
         policy.safe_only = true;
+        policy.partial = true;
         let (plan, patched) = fix_with(&pod, &policy);
         assert!(plan
             .changes
@@ -263,6 +290,34 @@ mod tests {
             [("hostNamespaces", "/spec/hostNetwork", "exempted by config")]
         );
         assert_eq!(plan.violations.len(), 1);
+    }
+
+    #[test]
+    fn a_workload_that_cannot_reach_the_level_is_left_unchanged_unless_partial() {
+        let pod = pod(json!({
+            "containers": [{"name": "a", "securityContext": {"privileged": true}}],
+            "volumes": [{"name": "host", "hostPath": {"path": "/var/run"}}]}));
+        let mut policy = policy(Restricted, "latest");
+        let plan = super::plan(&pod, &policy);
+        assert!(plan.blocked && plan.patch.0.is_empty() && plan.changes.is_empty());
+        assert!(plan.withheld.iter().any(|c| c.check == "privileged"));
+        let unfixable: Vec<_> = plan.unfixable.iter().map(|u| u.check.as_str()).collect();
+        assert_eq!(unfixable, ["restrictedVolumes"]);
+        policy.partial = true;
+        let (plan, patched) = fix_with(&pod, &policy);
+        assert!(plan.blocked && plan.withheld.is_empty());
+        assert_eq!(
+            patched["spec"]["containers"][0]["securityContext"]["privileged"],
+            false
+        );
+        // An exemption's violations are chosen: they do not block the rest.
+        policy.partial = false;
+        policy
+            .exemptions
+            .controls
+            .insert("restrictedvolumes".into());
+        let plan = super::plan(&pod, &policy);
+        assert!(!plan.blocked && !plan.patch.0.is_empty());
     }
 
     fn plan_gaps(pod: &serde_json::Value, policy: &crate::policy::Policy) -> Vec<String> {

@@ -139,6 +139,9 @@ pub struct Policy {
     pub version: Version,
     /// Apply only remedies tagged [`Safety::Safe`].
     pub safe_only: bool,
+    /// Apply what can be applied to a workload that cannot reach the level; by default it is
+    /// left unchanged.
+    pub partial: bool,
     /// UID set with runAsNonRoot when no non-zero runAsUser is set.
     pub run_as_user: i64,
     /// K01 hardening (readOnlyRootFilesystem, default resources).

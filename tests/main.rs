@@ -11,6 +11,7 @@ mod cli_webhook;
 mod conformance;
 mod corpus;
 mod docs;
+mod e2e_oracle;
 mod e2e_psa;
 mod exemptions;
 mod fuzz_regressions;

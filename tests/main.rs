@@ -14,6 +14,7 @@ mod docs;
 mod e2e_oracle;
 mod e2e_psa;
 mod e2e_webhook;
+mod exemptions;
 mod fuzz_regressions;
 mod golden;
 mod layers;

@@ -215,7 +215,9 @@ fn fixed_workloads_pass_the_independent_evaluator() {
     let mut write = |level: &str, version: &str, name: &str, object: &Value| {
         let (l, v): (Level, Version) = (level.parse().unwrap(), version.parse().unwrap());
         let found = workloads(object);
-        let policy = config.policy_for(&found[0], l, v);
+        let policy = config
+            .policy_for(&found[0], l, v)
+            .expect("the skip annotations name controls");
         let plan = pss_fix::plan::plan(object, &policy);
         let mut patched = object.clone();
         json_patch::patch(&mut patched, &plan.patch).expect("plan should apply");
@@ -332,7 +334,9 @@ fn corpus_workloads_agree_and_fixes_pass() {
             let original = dir.path().join(format!("{level}-{version}-{index}.json"));
             std::fs::write(&original, object.to_string()).unwrap();
             let found = workloads(object);
-            let policy = config.policy_for(&found[0], l, v);
+            let policy = config
+                .policy_for(&found[0], l, v)
+                .expect("the skip annotations name controls");
             let plan = pss_fix::plan::plan(object, &policy);
             let mut patched = object.clone();
             json_patch::patch(&mut patched, &plan.patch).expect("plan should apply");

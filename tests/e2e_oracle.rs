@@ -307,7 +307,7 @@ fn checker_and_fixer_agree_with_the_upstream_library_on_generated_pods() {
             let found = workloads(&pod);
             let policy = config
                 .policy_for(&found[0], level, parsed_version)
-                .expect("generated pods carry no pss-fix annotations");
+                .expect("the skip annotations name controls");
             let plan = pss_fix::plan::plan(&pod, &policy);
             let mut fixed = pod.clone();
             json_patch::patch(&mut fixed, &plan.patch).expect("the plan applies");

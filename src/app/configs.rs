@@ -155,7 +155,7 @@ pub fn load(path: &Path) -> Result<Loaded, InputError> {
         .map_or(&Value::Null, |document| document.value());
     let config = Config::from_value(value).map_err(|error| InputError {
         name: name.clone(),
-        position: None,
+        position: Some(stream.location(0, error.pointer())),
         message: error.to_string(),
     })?;
     let dir = absolute(path);

@@ -48,10 +48,10 @@ pub fn policies(selection: &Selection, remedies: Option<&Remedies>, loaded: &Loa
 /// Lets the flags the user gave override the config.
 fn apply_flags(selection: &Selection, remedies: Option<&Remedies>, config: &mut Config) {
     if selection.no_read_only_root_fs {
-        config.read_only_root_filesystem = Some(false);
+        config.hardening.read_only_root_filesystem = Some(false);
     }
     if selection.no_default_resources {
-        config.default_resources = Some(false);
+        config.hardening.default_resources = Some(false);
     }
     let Some(remedies) = remedies else {
         return;
@@ -61,7 +61,7 @@ fn apply_flags(selection: &Selection, remedies: Option<&Remedies>, config: &mut 
     if let Some(uid) = remedies.run_as_user {
         config.run_as_user = uid;
     }
-    let resources = &mut config.resources;
+    let resources = &mut config.hardening.resources;
     for (flag, field) in [
         (&remedies.cpu_request, &mut resources.requests.cpu),
         (&remedies.memory_request, &mut resources.requests.memory),
@@ -125,8 +125,11 @@ mod tests {
             Some((Level::Restricted, Version::Minor(20)))
         );
         assert_eq!(overridden.config.run_as_user, 7);
-        assert_eq!(overridden.config.read_only_root_filesystem, Some(false));
-        assert_eq!(overridden.config.resources.limits.cpu, "2");
+        assert_eq!(
+            overridden.config.hardening.read_only_root_filesystem,
+            Some(false)
+        );
+        assert_eq!(overridden.config.hardening.resources.limits.cpu, "2");
     }
 
     #[test]
@@ -151,14 +154,14 @@ mod tests {
     }
 
     #[test]
-    fn config_errors_name_the_file() {
+    fn config_errors_name_the_file_and_line() {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("c.yaml");
         std::fs::write(&config, "levle: baseline\n").expect("write");
         let error = configs::load(&config).expect_err("bad");
         let name = config.display().to_string();
         assert!(
-            error.to_string().starts_with(&format!("{name}: ")),
+            error.to_string().starts_with(&format!("{name}:1:1: ")),
             "{error}"
         );
         assert!(error.to_string().contains("levle"), "{error}");

@@ -428,14 +428,14 @@ mod tests {
         }))
         .expect("valid");
         assert_eq!(config.exclude, ["charts/"]);
-        let level = |level, version| Some(&NamespaceLevel { level, version });
+        let level = |level, version| Some(NamespaceLevel { level, version });
         assert_eq!(
-            config.namespaces.get("shop"),
+            config.namespaces.get("shop").copied(),
             level(Some(Level::Baseline), None)
         );
-        assert_eq!(config.namespaces.get("ops"), level(None, None));
+        assert_eq!(config.namespaces.get("ops").copied(), level(None, None));
         assert_eq!(
-            config.namespaces.get("batch"),
+            config.namespaces.get("batch").copied(),
             level(Some(Level::Restricted), Some(Version::Minor(30)))
         );
         for bad in [

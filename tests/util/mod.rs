@@ -6,6 +6,7 @@
 
 pub mod e2e;
 pub mod support;
+pub mod tools;
 pub mod webhook;
 
 use serde_json::Value;

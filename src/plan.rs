@@ -260,6 +260,39 @@ mod tests {
     }
 
     #[test]
+    fn pod_level_resources_bound_the_container_defaults() {
+        let mut pod = restricted_pod(json!({"readOnlyRootFilesystem": true}), json!({}));
+        pod["spec"]["resources"] = json!({"limits": {"cpu": "250m"}});
+        let mut sidecar = pod["spec"]["containers"][0].clone();
+        sidecar["name"] = json!("sidecar");
+        pod["spec"]["containers"]
+            .as_array_mut()
+            .unwrap()
+            .push(sidecar);
+        let workload = crate::workload::workloads(&pod).remove(0);
+        let policy =
+            crate::config::Config::default().policy_for(&workload, Restricted, version("latest"));
+        let (_, patched) = fix_with(&pod, &policy);
+        // Two default CPU requests of 100m each, or a 500m limit, would break the pod's 250m.
+        for container in patched["spec"]["containers"].as_array().unwrap() {
+            assert_eq!(
+                container["resources"],
+                json!({"requests": {"memory": "128Mi"}, "limits": {"memory": "512Mi"}})
+            );
+        }
+        pod["spec"]["resources"] = json!({"requests": {"memory": "1Gi", "cpu": "1"}});
+        let (plan, _) = fix_with(&pod, &policy);
+        assert!(plan
+            .patch
+            .0
+            .iter()
+            .all(|op| !op.path().to_string().contains("requests")));
+        assert!(super::hardening::gaps(&pod, &policy.hardening)
+            .iter()
+            .all(|gap| !gap.message.contains("requests")));
+    }
+
+    #[test]
     fn a_workload_that_cannot_reach_the_level_is_left_unchanged_unless_partial() {
         let pod = pod(json!({
             "containers": [{"name": "a", "securityContext": {"privileged": true}}],

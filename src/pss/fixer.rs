@@ -276,6 +276,25 @@ impl<'p> Fixer<'p> {
         true
     }
 
+    /// Replaces the existing field or array item at `path` with `value`.
+    pub fn replace(
+        &mut self,
+        check: &str,
+        remedy: &Remedy,
+        path: &str,
+        value: Value,
+        container: Option<&str>,
+    ) -> bool {
+        if lookup(&self.object, path).is_none() || !self.permit(check, remedy, path, container) {
+            return false;
+        }
+        if let Some(target) = lookup_mut(self.edit_within(path), path) {
+            *target = value;
+        }
+        self.record(check, remedy, path.to_string());
+        true
+    }
+
     /// Removes the field or array item at `path`.
     pub fn remove(
         &mut self,

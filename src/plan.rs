@@ -21,7 +21,7 @@ pub mod hardening;
 
 use crate::policy::Policy;
 use crate::pss::fixer::Fixer;
-pub use crate::pss::fixer::{Change, Unfixable};
+pub use crate::pss::fixer::{Change, Note, Unfixable};
 use crate::pss::Violation;
 use serde_json::Value;
 use std::borrow::Cow;
@@ -40,6 +40,8 @@ pub struct Plan {
     /// The changes not applied because the workload is blocked (without `--partial`):
     /// behaviour-changing edits that would leave it broken and still rejected.
     pub withheld: Vec<Change>,
+    /// Advice, e.g. to set `spec.os.name: windows` on a pod that selects Windows nodes.
+    pub notes: Vec<Note>,
 }
 
 /// A K01 hardening gap: not a PSS violation, and counted only when asked for.
@@ -87,6 +89,17 @@ fn plan_cow(workload: Cow<'_, Value>, policy: &Policy) -> Plan {
         }
     }
     hardening::remedy(&mut fixer);
+    if let Some(why) = fixer.windows_selection() {
+        let spec_at = fixer.pod().map(|pod| pod.spec_at).unwrap_or_default();
+        fixer.note(
+            spec_at,
+            format!(
+                "the pod runs on Windows ({why}) but does not say so: no Linux-only field \
+                 (readOnlyRootFilesystem, runAsUser) was added; set spec.os.name: windows so \
+                 the API server and PSA judge it as a Windows pod"
+            ),
+        );
+    }
     // Checks are pure: an object no remedy edited has the violations it started with. And
     // remedies only tighten fields, so only a control violated before can be violated after
     // (tests/plan_properties.rs holds every plan to a full check of its result).
@@ -128,6 +141,7 @@ fn plan_cow(workload: Cow<'_, Value>, policy: &Policy) -> Plan {
             violations,
             blocked,
             withheld: std::mem::take(&mut fixer.changes),
+            notes: std::mem::take(&mut fixer.notes),
         };
     }
     let patch = if fixer.untouched() {
@@ -149,6 +163,7 @@ fn plan_cow(workload: Cow<'_, Value>, policy: &Policy) -> Plan {
         violations,
         blocked,
         withheld: Vec::new(),
+        notes: std::mem::take(&mut fixer.notes),
     }
 }
 

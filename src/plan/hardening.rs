@@ -3,7 +3,8 @@
 //! missing and never changes a written value: an explicit `readOnlyRootFilesystem: false` is
 //! a decision and stays, a missing request is never set above an existing limit, and a
 //! missing limit never below an existing request (quantities compared by value: `500m` < `1`).
-//! Windows pods get no `readOnlyRootFilesystem` (Linux-only); ephemeral containers get no
+//! Windows pods (also those that select Windows nodes without `spec.os.name`) get no
+//! `readOnlyRootFilesystem` (Linux-only); ephemeral containers get no
 //! resources (the API forbids them); a resource the pod-level `resources` bounds gets no
 //! container defaults (the API server would reject one above the pod's values).
 
@@ -26,8 +27,8 @@ const SLOTS: [(&str, &str); 4] = [
     ("limits", "memory"),
 ];
 
-fn needs_read_only(pod: &Pod, c: &Container) -> bool {
-    !pod.is_windows() && c.context_field(READ_ONLY_ID).is_none()
+fn needs_read_only(windows: bool, c: &Container) -> bool {
+    !windows && c.context_field(READ_ONLY_ID).is_none()
 }
 
 fn resource<'a>(c: &Container<'a>, group: &str, name: &str) -> Option<&'a Value> {
@@ -71,7 +72,7 @@ pub fn gaps(workload: &Value, hardening: &Hardening) -> Vec<HardeningGap> {
     };
     let mut found = Vec::new();
     for c in pod.containers() {
-        if hardening.read_only_root_filesystem && needs_read_only(&pod, c) {
+        if hardening.read_only_root_filesystem && needs_read_only(pod.targets_windows(), c) {
             found.push(HardeningGap {
                 check: READ_ONLY_ID.to_string(),
                 path: c.at(),
@@ -174,11 +175,12 @@ fn resource_sets(pod: &Pod, c: &Container, defaults: &Resources) -> Vec<(String,
 /// Fills the gaps the policy's hardening asks for.
 pub fn remedy(fix: &mut Fixer) {
     let hardening = &fix.policy().hardening;
+    let windows = fix.targets_windows();
     let Some(pod) = fix.pod() else { return };
     let mut read_only = Vec::new();
     let mut resources = Vec::new();
     for c in pod.containers() {
-        if hardening.read_only_root_filesystem && needs_read_only(&pod, c) {
+        if hardening.read_only_root_filesystem && needs_read_only(windows, c) {
             read_only.push((c.name.to_string(), c.security_context_at()));
         }
         if hardening.default_resources {

@@ -11,6 +11,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod helm;
 pub mod krm;
 pub mod manifest;
 pub mod plan;

@@ -13,6 +13,7 @@ mod corpus;
 mod docs;
 mod fuzz_regressions;
 mod golden;
+mod helm;
 mod plan_properties;
 mod pss_oracle;
 mod webhook;

@@ -224,7 +224,7 @@ fn report_verdicts(
                 .as_deref()
                 .map_or_else(String::new, |template| format!(" ({template})"));
             let remedy = if left.fixable {
-                "no values key reaches it (the template writes it); the post-renderer `pss-fix fix --stdout -` fixes it at deploy time"
+                "not reachable from values (the template decides it); the post-renderer `pss-fix fix --stdout -` fixes it at deploy time"
             } else {
                 "cannot be fixed"
             };

@@ -31,6 +31,7 @@ use crate::plan::{self, Plan};
 use crate::pointer;
 use crate::workload::Workload;
 use crate::yaml;
+use json_patch::{PatchOperation, RemoveOperation};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
@@ -68,8 +69,19 @@ pub struct Chart {
     /// The text of the chart's `values.yaml` (empty when it has none).
     pub values_text: String,
     values: Value,
-    /// Each subchart's key in the parent's values (its alias or name) and its default values.
-    subcharts: Vec<(String, Value)>,
+    subcharts: Vec<Subchart>,
+}
+
+/// A subchart under `charts/`.
+#[derive(Debug)]
+struct Subchart {
+    /// Its key in the parent's values: its alias, else its name (helm also names its rendered
+    /// files `PARENT/charts/KEY/...`).
+    key: String,
+    /// Its default values.
+    defaults: Value,
+    /// Its directory, when unpacked.
+    dir: Option<PathBuf>,
 }
 
 impl Chart {
@@ -113,10 +125,10 @@ impl Chart {
     pub fn candidates(&self) -> Vec<String> {
         let mut found = Vec::new();
         values::candidates(&self.values, "", &mut found);
-        for (key, defaults) in &self.subcharts {
+        for subchart in &self.subcharts {
             let mut prefix = String::new();
-            pointer::push_token(&mut prefix, key);
-            values::candidates(defaults, &prefix, &mut found);
+            pointer::push_token(&mut prefix, &subchart.key);
+            values::candidates(&subchart.defaults, &prefix, &mut found);
         }
         found
     }
@@ -129,7 +141,11 @@ impl Chart {
             path: path.clone(),
             error,
         })?;
-        let keep_null: Vec<String> = self.subcharts.iter().map(|(key, _)| key.clone()).collect();
+        let keep_null: Vec<String> = self
+            .subcharts
+            .iter()
+            .map(|subchart| subchart.key.clone())
+            .collect();
         if stream.documents().is_empty() {
             // Nothing to edit in place (an empty or comment-only file): the change follows.
             return Ok(format!("{}{}", self.values_text, override_text(overlay)?));
@@ -154,11 +170,16 @@ impl Chart {
         let Some(dir) = &self.dir else {
             return source.to_owned();
         };
-        // helm names files `CHART_NAME/templates/...`; the directory may be named otherwise.
+        // helm names files `CHART_NAME/templates/...` and `CHART_NAME/charts/KEY/...`; the
+        // directories may be named otherwise.
         let Some((_, relative)) = source.split_once('/') else {
             return source.to_owned();
         };
-        let path = dir.join(relative);
+        let in_subchart = self.subcharts.iter().find_map(|subchart| {
+            let rest = relative.strip_prefix(&format!("charts/{}/", subchart.key))?;
+            Some(subchart.dir.as_ref()?.join(rest))
+        });
+        let path = in_subchart.unwrap_or_else(|| dir.join(relative));
         let Ok(text) = std::fs::read_to_string(&path) else {
             return source.to_owned();
         };
@@ -223,7 +244,7 @@ fn first_document(text: &str, path: &Path) -> Result<Value, Error> {
 
 /// The subcharts under `dir/charts`, in name order: each one's key in the parent's values (the
 /// alias the parent's `Chart.yaml` gives it, else its name) and its default values.
-fn subcharts(renderer: &Renderer, dir: &Path) -> Result<Vec<(String, Value)>, Error> {
+fn subcharts(renderer: &Renderer, dir: &Path) -> Result<Vec<Subchart>, Error> {
     let charts = dir.join("charts");
     let Ok(entries) = std::fs::read_dir(&charts) else {
         return Ok(Vec::new());
@@ -261,8 +282,13 @@ fn subcharts(renderer: &Renderer, dir: &Path) -> Result<Vec<(String, Value)>, Er
         let Some(name) = metadata.get("name").and_then(Value::as_str) else {
             continue;
         };
+        let unpacked = path.is_dir().then_some(path.clone());
         for key in subchart_keys(&parent, name) {
-            found.push((key, defaults.clone()));
+            found.push(Subchart {
+                key,
+                defaults: defaults.clone(),
+                dir: unpacked.clone(),
+            });
         }
     }
     Ok(found)
@@ -293,11 +319,16 @@ fn subchart_keys(parent: &Value, name: &str) -> Vec<String> {
 }
 
 /// An override file's text for `overlay` (block YAML, as `helm -f` takes it), written by the
-/// same editor that edits values files.
+/// same editor that edits values files: into a block mapping whose one placeholder entry the
+/// same edit removes (an empty `{}` document would be taken for JSON).
 pub fn override_text(overlay: &Value) -> Result<String, Error> {
-    const HEADER: &str = "# Values from `pss-fix helm`: pass with `helm upgrade -f`.\n{}\n";
-    let stream = yaml::Stream::parse(HEADER).expect("the header should parse");
-    let patch = values::patch(&Value::Object(Map::new()), overlay, &[]);
+    const START: &str =
+        "# Values from `pss-fix helm`: pass with `helm upgrade -f`.\npssFixPlaceholder: null\n";
+    let stream = yaml::Stream::parse(START).expect("the start should parse");
+    let mut patch = values::patch(&Value::Object(Map::new()), overlay, &[]);
+    patch.0.push(PatchOperation::Remove(RemoveOperation {
+        path: json_patch::jsonptr::PointerBuf::from_tokens(["pssFixPlaceholder"]),
+    }));
     stream.edit(&[(0, patch)]).map_err(|error| Error::Yaml {
         path: PathBuf::from("<override>"),
         error,
@@ -687,5 +718,68 @@ fn verdict(
         workload,
         passes: plan.violations.is_empty(),
         left,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const TEMPLATE: &str = "\
+apiVersion: apps/v1
+kind: DaemonSet
+spec:
+  template:
+    spec:
+      {{- with .Values.podSecurityContext }}
+      securityContext:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      initContainers:
+        - name: init
+          image: x
+      containers:
+        - name: agent
+          securityContext:
+            privileged: true
+";
+
+    #[test]
+    fn template_line_follows_the_pointer_down_the_blocks() {
+        let privileged = "/spec/template/spec/containers/0/securityContext/privileged";
+        assert_eq!(template_line(TEMPLATE, privileged), Some(16));
+        // A field the template does not write: its deepest ancestor that it does.
+        let missing = "/spec/template/spec/containers/0/securityContext/runAsNonRoot";
+        assert_eq!(template_line(TEMPLATE, missing), Some(15));
+        // The init container has no securityContext: not the agent's, further down.
+        let init = "/spec/template/spec/initContainers/0/securityContext/privileged";
+        assert_eq!(template_line(TEMPLATE, init), Some(10));
+        assert_eq!(template_line(TEMPLATE, "/metadata/name"), None);
+    }
+
+    #[test]
+    fn subchart_keys_are_aliases_else_the_name() {
+        let parent = json!({"dependencies": [
+            {"name": "db", "alias": "primary"}, {"name": "db", "alias": "replica"},
+            {"name": "cache"}]});
+        assert_eq!(subchart_keys(&parent, "db"), ["primary", "replica"]);
+        assert_eq!(subchart_keys(&parent, "cache"), ["cache"]);
+        assert_eq!(subchart_keys(&Value::Null, "queue"), ["queue"]);
+    }
+
+    #[test]
+    fn override_text_is_block_yaml_helm_reads_back() {
+        let overlay = json!({"controller": {"securityContext": {"runAsNonRoot": true,
+            "capabilities": {"drop": ["ALL"]}}}});
+        let text = override_text(&overlay).expect("renders");
+        assert_eq!(
+            text,
+            "# Values from `pss-fix helm`: pass with `helm upgrade -f`.\n\
+controller:\n  securityContext:\n    capabilities:\n      drop:\n      - ALL\n    \
+runAsNonRoot: true\n"
+        );
+        let read = yaml::Stream::parse(&text).expect("parses");
+        assert_eq!(read.documents()[0].value(), &overlay);
     }
 }

@@ -95,8 +95,10 @@ fn find_markers(value: &Value, path: &mut String, found: &mut Vec<(usize, String
     }
 }
 
-/// The overlay that turns `old` (absent: `None`) into `new`: changed and new keys of mappings,
-/// `null` for removed keys; any other change is the whole new value. `None` when equal.
+/// The overlay that turns `old` (absent: `None`) into `new`: changed and new keys of mappings;
+/// a removed key becomes an empty value of its kind (`[]`, `{}`), or `null` for a scalar: Helm
+/// 4 keeps a subchart's default that the parent's values.yaml sets to `null`, so `null` is
+/// the last resort. Any other change is the whole new value. `None` when equal.
 pub fn difference(old: Option<&Value>, new: &Value) -> Option<Value> {
     match (old, new) {
         (Some(old), new) if old == new => None,
@@ -107,8 +109,13 @@ pub fn difference(old: Option<&Value>, new: &Value) -> Option<Value> {
                     changed.insert(key.clone(), overlay);
                 }
             }
-            for key in old.keys().filter(|key| !new.contains_key(*key)) {
-                changed.insert(key.clone(), Value::Null);
+            for (key, value) in old.iter().filter(|(key, _)| !new.contains_key(*key)) {
+                let emptied = match value {
+                    Value::Array(_) => Value::Array(Vec::new()),
+                    Value::Object(_) => Value::Object(Map::new()),
+                    _ => Value::Null,
+                };
+                changed.insert(key.clone(), emptied);
             }
             (!changed.is_empty()).then_some(Value::Object(changed))
         }
@@ -271,23 +278,30 @@ mod tests {
         assert_eq!(
             markers(&rendered),
             [
-                (0, "/spec/template/spec/containers/0/securityContext".to_owned()),
-                (0, "/spec/template/spec/containers/1/securityContext".to_owned()),
+                (
+                    0,
+                    "/spec/template/spec/containers/0/securityContext".to_owned()
+                ),
+                (
+                    0,
+                    "/spec/template/spec/containers/1/securityContext".to_owned()
+                ),
                 (1, "/spec/template/spec/securityContext".to_owned()),
             ]
         );
     }
 
     #[test]
-    fn difference_keeps_only_changes_and_nulls_removals() {
+    fn difference_keeps_only_changes_and_empties_removals() {
         let old = json!({"runAsUser": 0, "privileged": true, "keep": 1,
-            "capabilities": {"add": ["NET_ADMIN"]}});
+            "capabilities": {"add": ["NET_ADMIN"]}, "seLinuxOptions": {"type": "spc_t"}});
         let new = json!({"runAsUser": 1000, "keep": 1, "runAsNonRoot": true,
-            "capabilities": {"add": [], "drop": ["ALL"]}});
+            "capabilities": {"drop": ["ALL"]}});
         assert_eq!(
             difference(Some(&old), &new),
             Some(json!({"runAsUser": 1000, "runAsNonRoot": true,
-                "capabilities": {"add": [], "drop": ["ALL"]}, "privileged": null}))
+                "capabilities": {"add": [], "drop": ["ALL"]}, "privileged": null,
+                "seLinuxOptions": {}}))
         );
         assert_eq!(difference(None, &json!({"a": 1})), Some(json!({"a": 1})));
         assert_eq!(difference(Some(&old), &old), None);

@@ -366,3 +366,27 @@ fn a_missing_helm_is_an_input_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn level_namespace_reads_the_namespace_the_chart_renders_for_its_release() {
+    for helm in helms() {
+        let dir = Dir::new();
+        copy_chart(&dir, "agent");
+        dir.write(
+            "agent/templates/namespace.yaml",
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: agents\n  \
+labels:\n    pod-security.kubernetes.io/enforce: privileged\n",
+        );
+        let args = ["--level", "namespace", "-n", "agents"];
+        let out = pss_fix_helm(&dir, &helm, "agent", &args);
+        let stderr = util::stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert!(
+            stderr.contains("1 workload rendered: 1 already passed"),
+            "{stderr}"
+        );
+        // Another release namespace is unknown: the default level, restricted, applies.
+        let other = pss_fix_helm(&dir, &helm, "agent", &["--level", "namespace", "-n", "x"]);
+        assert_eq!(other.status.code(), Some(1), "{}", util::stderr(&other));
+    }
+}

@@ -240,10 +240,13 @@ fn report_verdicts(
     warn(
         None,
         &format!(
-            "helm: {} workloads rendered: {already} already passed, {fixed} fixed from values, \
+            "helm: {} rendered: {already} already passed, {fixed} fixed from values, \
 {post_renderer} left to the post-renderer, {unfixable} unfixable; {} candidate keys, {renders} \
 renders, {:.2}s",
-            verdicts.len(),
+            match verdicts.len() {
+                1 => "1 workload".to_owned(),
+                count => format!("{count} workloads"),
+            },
             proposal.probed.candidates.len(),
             started.elapsed().as_secs_f64()
         ),

@@ -154,11 +154,13 @@ async fn namespace_labels_choose_the_level_and_follow_the_watch() {
     // restricted:v1.30 from the labels: the engine's patch at exactly that level and version.
     let (_, answer) = server.review(&review_in("strict")).await;
     let object = deployment_in("strict");
-    let policy = config.policy_for(
-        &workload::workloads(&object)[0],
-        Level::Restricted,
-        Version::Minor(30),
-    );
+    let policy = config
+        .policy_for(
+            &workload::workloads(&object)[0],
+            Level::Restricted,
+            Version::Minor(30),
+        )
+        .expect("the skip annotations name controls");
     assert_eq!(patch_of(&answer), Some(plan::plan(&object, &policy).patch));
 
     // Baseline is met already (hardening is off at baseline); privileged and unknown

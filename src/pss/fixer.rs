@@ -75,6 +75,9 @@ pub struct Fixer<'p> {
     windows: bool,
     pub(crate) changes: Vec<Change>,
     pub(crate) refused: Vec<Unfixable>,
+    /// Checks an exemption kept a remedy from (for a container or the whole workload): what
+    /// stays violated for them was chosen, and does not block the level.
+    pub(crate) exempted: Vec<String>,
     /// The original of every subtree an edit was made (or tried) in, disjoint; empty until
     /// the first edit.
     originals: Vec<Original>,
@@ -89,6 +92,7 @@ impl<'p> Fixer<'p> {
             windows: false,
             changes: Vec::new(),
             refused: Vec::new(),
+            exempted: Vec::new(),
             originals: Vec::new(),
         };
         fixer.windows = fixer.pod().is_some_and(|pod| pod.is_windows());
@@ -169,6 +173,14 @@ impl<'p> Fixer<'p> {
         containers.any(|name| self.exemptions().exempts_container(check, name))
     }
 
+    /// Records that an exemption keeps `check` violated at `path`.
+    pub fn refuse_exempted(&mut self, check: &str, path: &str, reason: &str) {
+        if !self.exempted.iter().any(|exempted| exempted == check) {
+            self.exempted.push(check.to_string());
+        }
+        self.refuse(check, path, reason);
+    }
+
     /// Records that `check` stays violated at `path`, and why.
     pub fn refuse(&mut self, check: &str, path: &str, reason: &str) {
         let entry = Unfixable {
@@ -194,7 +206,7 @@ impl<'p> Fixer<'p> {
             if self.exemptions().exempts_container(check, name) {
                 let source = self.exemptions().source.as_deref().unwrap_or("config");
                 let reason = format!("container \"{name}\" exempted by {source}");
-                self.refuse(check, path, &reason);
+                self.refuse_exempted(check, path, &reason);
                 return false;
             }
         }

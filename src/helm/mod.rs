@@ -58,6 +58,12 @@ pub enum Error {
     },
     #[error("{}:{error}", path.display())]
     Yaml { path: PathBuf, error: yaml::Error },
+    /// A rendered workload's `pss-fix.dev/skip` annotation, or an exemption, is not valid.
+    #[error("{workload}: {source}")]
+    Policy {
+        workload: String,
+        source: crate::config::Error,
+    },
 }
 
 /// The chart's values as files hold them.
@@ -346,13 +352,23 @@ fn label(found: &Workload) -> String {
 
 /// Plans one rendered workload as `fix` would; `None` when its namespace is privileged. A
 /// workload with no namespace goes to the release namespace, as `helm install` puts it there.
-fn plan_workload(found: &Workload, policies: &Policies, release_namespace: &str) -> Option<Plan> {
+fn plan_workload(
+    found: &Workload,
+    policies: &Policies,
+    release_namespace: &str,
+) -> Result<Option<Plan>, Error> {
     let namespace = found.namespace.as_deref().unwrap_or(release_namespace);
     match policies.held_to(Some(namespace)).enforce {
-        Enforce::Privileged => None,
+        Enforce::Privileged => Ok(None),
         Enforce::Level(level, version) => {
-            let policy = policies.config.policy_for(found, level, version);
-            Some(plan::plan(found.object, &policy))
+            let policy = policies
+                .config
+                .policy_for(found, level, version)
+                .map_err(|source| Error::Policy {
+                    workload: label(found),
+                    source,
+                })?;
+            Ok(Some(plan::plan(found.object, &policy)))
         }
     }
 }
@@ -415,14 +431,14 @@ pub fn propose(
             policies.learn_namespaces(document);
         }
     }
-    let planned: Vec<(Workload, Plan)> = baseline
-        .workloads()
-        .into_iter()
-        .filter_map(|(found, _)| {
-            let plan = plan_workload(&found, policies, &renderer.namespace)?;
-            (!plan.patch.0.is_empty()).then_some((found, plan))
-        })
-        .collect();
+    let mut planned: Vec<(Workload, Plan)> = Vec::new();
+    for (found, _) in baseline.workloads() {
+        if let Some(plan) = plan_workload(&found, policies, &renderer.namespace)? {
+            if !plan.patch.0.is_empty() {
+                planned.push((found, plan));
+            }
+        }
+    }
     let needing: Vec<String> = planned.iter().map(|(found, _)| label(found)).collect();
     let mut probed = Probed::default();
     if !planned.is_empty() {
@@ -671,11 +687,11 @@ pub fn check(
     } else {
         &proposal.baseline
     };
-    Ok(judged
+    judged
         .workloads()
         .into_iter()
         .map(|(found, source)| verdict(&found, source, chart, policies, &renderer.namespace))
-        .collect())
+        .collect()
 }
 
 fn verdict(
@@ -684,14 +700,14 @@ fn verdict(
     chart: &Chart,
     policies: &Policies,
     release_namespace: &str,
-) -> Verdict {
+) -> Result<Verdict, Error> {
     let workload = label(found);
-    let Some(plan) = plan_workload(found, policies, release_namespace) else {
-        return Verdict {
+    let Some(plan) = plan_workload(found, policies, release_namespace)? else {
+        return Ok(Verdict {
             workload,
             passes: true,
             left: Vec::new(),
-        };
+        });
     };
     let template = |pointer: &str| source.map(|source| chart.template_location(source, pointer));
     let mut left: Vec<Left> = plan
@@ -714,11 +730,11 @@ fn verdict(
         hardening: false,
         template: template(&unfixable.path),
     }));
-    Verdict {
+    Ok(Verdict {
         workload,
         passes: plan.violations.is_empty(),
         left,
-    }
+    })
 }
 
 #[cfg(test)]

@@ -305,7 +305,9 @@ fn checker_and_fixer_agree_with_the_upstream_library_on_generated_pods() {
             // The fix at the restricted policy, judged upstream at that policy.
             let (level, parsed_version) = parse_policy(&policies[1]);
             let found = workloads(&pod);
-            let policy = config.policy_for(&found[0], level, parsed_version);
+            let policy = config
+                .policy_for(&found[0], level, parsed_version)
+                .expect("the skip annotations name controls");
             let plan = pss_fix::plan::plan(&pod, &policy);
             let mut fixed = pod.clone();
             json_patch::patch(&mut fixed, &plan.patch).expect("the plan applies");

@@ -143,7 +143,7 @@ fn scaffold_is_fixed_from_its_values_and_its_test_pod_left_to_the_post_renderer(
         }
         // The scaffold's test hook hard-codes its Pod: only the post-renderer reaches it.
         assert!(
-            stderr.contains("2 workloads rendered: 0 already passed, 1 fixed from values, 1 left to the post-renderer, 0 unfixable; 3 candidate keys, 3 renders"),
+            stderr.contains("2 workloads rendered: 0 already passed, 1 fixed from values, 1 left to the post-renderer, 0 unfixable (0 passing with K01 hardening left to the post-renderer); 3 candidate keys, 3 renders"),
             "{stderr}"
         );
         assert!(stderr.contains("Pod/release-demo-test-connection: left violation runAsNonRoot at /spec/securityContext/runAsNonRoot"), "{stderr}");
@@ -215,6 +215,10 @@ fn per_component_values_are_found_and_pod_fields_go_into_containers() {
             65532
         );
         assert!(stderr.contains("Deployment/release-webhook: left hardening resources at /spec/template/spec/initContainers/0/resources"), "{stderr}");
+        assert!(
+            stderr.contains("2 workloads rendered: 0 already passed, 2 fixed from values, 0 left to the post-renderer, 0 unfixable (1 passing with K01 hardening left to the post-renderer)"),
+            "{stderr}"
+        );
         let rendered = template(&dir, &helm, "components", &["-f", "psa.yaml"]);
         assert_eq!(check(&dir, &rendered, "restricted"), (0, String::new()));
 
@@ -255,6 +259,11 @@ database:\n   storage: 1Gi\n+  containerSecurityContext:\n+    capabilities:\n+ 
         let stderr = util::stderr(&written);
         assert_eq!(written.status.code(), Some(0), "{stderr}");
         assert!(stderr.contains("values database.podSecurityContext reaches StatefulSet/release-db /spec/template/spec/securityContext"), "{stderr}");
+        // Neither template renders resources: that hardening is left to the post-renderer.
+        assert!(
+            stderr.contains("2 workloads rendered: 0 already passed, 2 fixed from values, 0 left to the post-renderer, 0 unfixable (2 passing with K01 hardening left to the post-renderer)"),
+            "{stderr}"
+        );
         let values = chart.join("values.yaml");
         assert_eq!(
             value_at(&values, "/database/podSecurityContext/runAsNonRoot"),

@@ -3,8 +3,9 @@
 //!
 //! The report (stderr): one line per values key that reaches a workload, then per workload
 //! what is left after the change (`left CHECK at POINTER (TEMPLATE:LINE): WHAT`), then a
-//! summary: workloads rendered, already passing, fixed from values, left to the
-//! post-renderer, renders and wall time.
+//! summary: workloads rendered; of them already passing, passing once fixed from values, still
+//! violating the level but fixable by the post-renderer, unfixable; how many pass with K01
+//! hardening left; candidate keys, renders and wall time.
 
 use super::{inputs, options, warn, write, Status};
 use pss_fix::cli::HelmArgs;
@@ -199,6 +200,7 @@ fn report_verdicts(
 ) -> Status {
     let mut status = Status::Clean;
     let (mut already, mut fixed, mut post_renderer, mut unfixable) = (0, 0, 0, 0);
+    let mut hardening_left = 0;
     for verdict in verdicts {
         let needed = proposal.needing.contains(&verdict.workload);
         if !verdict.passes {
@@ -206,12 +208,15 @@ fn report_verdicts(
         }
         if verdict.left.iter().any(|left| !left.fixable) {
             unfixable += 1;
-        } else if !verdict.left.is_empty() {
+        } else if !verdict.passes {
             post_renderer += 1;
         } else if needed {
             fixed += 1;
         } else {
             already += 1;
+        }
+        if verdict.passes && verdict.left.iter().any(|left| left.hardening) {
+            hardening_left += 1;
         }
         for left in &verdict.left {
             let kind = if left.hardening {
@@ -241,8 +246,8 @@ fn report_verdicts(
         None,
         &format!(
             "helm: {} rendered: {already} already passed, {fixed} fixed from values, \
-{post_renderer} left to the post-renderer, {unfixable} unfixable; {} candidate keys, {renders} \
-renders, {:.2}s",
+{post_renderer} left to the post-renderer, {unfixable} unfixable ({hardening_left} passing with \
+K01 hardening left to the post-renderer); {} candidate keys, {renders} renders, {:.2}s",
             match verdicts.len() {
                 1 => "1 workload".to_owned(),
                 count => format!("{count} workloads"),

@@ -737,7 +737,20 @@ mod tests {
             "{\"a\": [1]}",
             json!([{"op": "add", "path": "/b", "value": {"c": "d"}}]),
         );
-        assert_eq!(out, "{\"a\": [1], \"b\": {\"c\":\"d\"}}");
+        assert_eq!(out, "{\"a\": [1], \"b\": {\"c\": \"d\"}}");
+        let minified = edit(
+            "{\"a\":[1]}",
+            json!([{"op": "add", "path": "/b", "value": {"c": "d"}}, {"op": "add", "path": "/a/-", "value": 2}]),
+        );
+        assert_eq!(minified, "{\"a\":[1,2],\"b\":{\"c\":\"d\"}}");
+        let tabs = edit(
+            "{\n\t\"a\": {\n\t\t\"b\": 1\n\t}\n}\n",
+            json!([{"op": "add", "path": "/a/c", "value": {"d": [true]}}]),
+        );
+        assert_eq!(
+            tabs,
+            "{\n\t\"a\": {\n\t\t\"b\": 1,\n\t\t\"c\": {\n\t\t\t\"d\": [\n\t\t\t\ttrue\n\t\t\t]\n\t\t}\n\t}\n}\n"
+        );
     }
 
     #[test]

@@ -24,9 +24,10 @@ use std::collections::{HashMap, HashSet};
 use serde_json::Value;
 
 use super::error::Error;
+use super::events::Style;
 use super::lines::Lines;
 use super::render::{Layout, DEFAULT_SEQUENCE_OFFSET, DEFAULT_STEP};
-use super::tree::{Kind, Node, Tree};
+use super::tree::{Entry, Kind, Node, Tree};
 
 pub(crate) use apply::apply;
 pub(crate) use hints::{sequence_hints, SequenceHint};
@@ -101,19 +102,54 @@ pub(crate) fn splices(
 }
 
 /// Detects the document's layout: the first nested mapping gives the indentation step, the first
-/// block sequence under a key gives the sequence offset.
+/// block sequence under a key gives the sequence offset. A flow root is JSON unless it has a
+/// key that is not double-quoted (YAML flow style); JSON is minified when it is written on one
+/// line with no blank after its first separator, and tab-indented when its second line starts
+/// with a tab. New keys are double-quoted when the root mapping's keys all are.
 fn layout(source: &str, tree: &Tree) -> Layout {
     let lines = Lines::new(source);
     let mut step = None;
     let mut sequence_offset = None;
     detect(&lines, &tree.root, &mut step, &mut sequence_offset);
-    let line_break = lines.line_break();
+    let root = &tree.root;
+    let quoted_keys = match &root.kind {
+        Kind::Map { entries, .. } => !entries.is_empty() && all_keys_double_quoted(entries),
+        _ => false,
+    };
+    let json = root.is_flow() && (quoted_keys || !matches!(root.kind, Kind::Map { .. }));
+    let json_lines = json && lines.start(root.end) != lines.start(root.start);
+    let minified = json && !json_lines && {
+        let separator = memchr::memchr2(b':', b',', &source.as_bytes()[root.start..root.end]);
+        separator.is_some_and(|at| source.as_bytes().get(root.start + at + 1) != Some(&b' '))
+    };
+    let indent = if json_lines && lines.line(lines.next(root.start)).starts_with('\t') {
+        '\t'
+    } else {
+        ' '
+    };
     Layout {
         step: step.unwrap_or(DEFAULT_STEP),
         sequence_offset: sequence_offset.unwrap_or(DEFAULT_SEQUENCE_OFFSET),
-        line_break,
-        json: tree.root.is_flow(),
+        line_break: lines.line_break(),
+        json,
+        minified,
+        json_lines,
+        indent,
+        quoted_keys,
     }
+}
+
+/// Whether every key of a mapping is a double-quoted scalar: new keys are written so too.
+fn all_keys_double_quoted(entries: &[Entry]) -> bool {
+    entries.iter().all(|entry| {
+        matches!(
+            entry.key.kind,
+            Kind::Scalar {
+                style: Style::DoubleQuoted,
+                ..
+            }
+        )
+    })
 }
 
 fn detect(

@@ -161,8 +161,13 @@ impl Editor<'_> {
         rendered: Vec<(String, &str, &Value)>,
     ) {
         let Some(last) = elements.last() else {
-            let text: Vec<String> = rendered.into_iter().map(|(text, _, _)| text).collect();
-            self.splice(node.start + 1, node.start + 1, text.join(", "));
+            let text = if self.layout.json_lines {
+                self.pretty_into_empty(node, rendered)
+            } else {
+                let flat: Vec<String> = rendered.into_iter().map(|(text, _, _)| text).collect();
+                flat.join(self.layout.comma())
+            };
+            self.splice(node.start + 1, node.start + 1, text);
             return;
         };
         let multi_line =
@@ -173,18 +178,43 @@ impl Editor<'_> {
                 let column = self.lines.column(last.start);
                 text.push(',');
                 text.push_str(self.layout.line_break);
-                text.extend(std::iter::repeat_n(' ', column));
+                self.layout.indent_to(&mut text, column);
                 if matches!(node.kind, Kind::Map { .. }) {
                     text.push_str(&Value::String(key.to_owned()).to_string());
                     text.push_str(": ");
                 }
                 self.layout.json_pretty(&mut text, value, column);
             } else {
-                text.push_str(", ");
+                text.push_str(self.layout.comma());
                 text.push_str(&flat);
             }
         }
         self.splice(last.end, last.end, text);
+    }
+
+    /// The inside of an empty `{}`/`[]` of JSON laid out over lines, filled as its siblings
+    /// are laid out: one element per line, one step deeper than the line holding the bracket,
+    /// the closing bracket back on that line's indentation.
+    fn pretty_into_empty(&self, node: &Node, rendered: Vec<(String, &str, &Value)>) -> String {
+        let line = self.lines.line(self.lines.start(node.start));
+        let column = line.len() - line.trim_start_matches([' ', '\t']).len();
+        let inner = column + self.layout.step;
+        let mut text = String::new();
+        for (index, (_, key, value)) in rendered.into_iter().enumerate() {
+            if index > 0 {
+                text.push(',');
+            }
+            text.push_str(self.layout.line_break);
+            self.layout.indent_to(&mut text, inner);
+            if matches!(node.kind, Kind::Map { .. }) {
+                text.push_str(&Value::String(key.to_owned()).to_string());
+                text.push_str(": ");
+            }
+            self.layout.json_pretty(&mut text, value, inner);
+        }
+        text.push_str(self.layout.line_break);
+        self.layout.indent_to(&mut text, column);
+        text
     }
 
     fn insert_flow_before(
@@ -204,10 +234,10 @@ impl Editor<'_> {
                 self.layout.json_pretty(&mut text, value, column);
                 text.push(',');
                 text.push_str(self.layout.line_break);
-                text.extend(std::iter::repeat_n(' ', column));
+                self.layout.indent_to(&mut text, column);
             } else {
                 text.push_str(&flat);
-                text.push_str(", ");
+                text.push_str(self.layout.comma());
             }
         }
         self.splice(start, start, text);

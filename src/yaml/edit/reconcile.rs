@@ -8,8 +8,9 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value};
 
 use super::align::{steps, Step};
-use super::{Editor, Element, Slot};
+use super::{all_keys_double_quoted, Editor, Element, Slot};
 use crate::yaml::error::Error;
+use crate::yaml::render::Layout;
 use crate::yaml::tree::{Kind, Node};
 use crate::yaml::value::{is_merge_key, same, scalar_key};
 
@@ -64,7 +65,14 @@ impl Editor<'_> {
         let content_start = node.tag_start.map_or(node.start, |tag| tag.min(node.start));
         if in_flow || !block_collection {
             let mut text = String::new();
-            self.layout.inline(&mut text, new);
+            if self.layout.json_lines && block_collection {
+                // Pretty-printed JSON: laid out over lines from the indentation of its line.
+                let line = self.lines.line(self.lines.start(node.start));
+                let column = line.len() - line.trim_start_matches([' ', '\t']).len();
+                self.layout.json_pretty(&mut text, new, column);
+            } else {
+                self.layout.inline(&mut text, new);
+            }
             let old_is_block_collection =
                 !node.is_flow() && matches!(node.kind, Kind::Map { .. } | Kind::Seq { .. });
             match slot {
@@ -244,11 +252,20 @@ impl Editor<'_> {
             return Ok(());
         }
         let column = self.lines.column(elements[0].start);
+        // New keys are quoted as this mapping's keys are.
+        let layout = Layout {
+            quoted_keys: if entries.is_empty() {
+                self.layout.quoted_keys
+            } else {
+                all_keys_double_quoted(entries)
+            },
+            ..self.layout
+        };
         if children_flow {
             let mut rendered = Vec::new();
             for (key, value) in added {
                 let mut text = String::new();
-                self.layout.flow_entry(&mut text, key, value);
+                layout.flow_entry(&mut text, key, value);
                 rendered.push((text, key.as_str(), value));
             }
             self.append_flow(node, &elements, rendered);
@@ -257,7 +274,7 @@ impl Editor<'_> {
                 .into_iter()
                 .map(|(key, value)| {
                     let mut text = String::new();
-                    self.layout.entry(&mut text, key, value, column);
+                    layout.entry(&mut text, key, value, column);
                     text
                 })
                 .collect();

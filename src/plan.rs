@@ -10,60 +10,21 @@
 //! Windows pod, a restricted volume), it records why; every violation still present after the
 //! plan is listed in [`Plan::unfixable`] with those reasons. A non-workload object gets an
 //! empty plan.
+//!
+//! All or nothing: a workload that cannot reach its level (a violation stays that no exemption
+//! chose to keep) gets no patch unless the policy is `partial`: privileges removed, a UID and a
+//! read-only root would leave it broken and still rejected. Its changes are listed as
+//! [`Plan::withheld`] beside what blocks it.
 
 pub mod diff;
-pub mod fixer;
 pub mod hardening;
-pub mod quantity;
 
-use crate::pss::{Level, Version, Violation};
+use crate::policy::{Exemptions, Policy};
+use crate::pss::fixer::Fixer;
+pub use crate::pss::fixer::{Change, Unfixable};
+use crate::pss::Violation;
 use serde_json::Value;
 use std::borrow::Cow;
-
-/// Whether applying a remedy can change what the workload does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Safety {
-    Safe,
-    ChangesBehaviour,
-}
-
-/// Everything that decides a plan for one workload (resolved: no `namespace` level here).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Policy {
-    pub level: Level,
-    pub version: Version,
-    /// Apply only remedies tagged [`Safety::Safe`].
-    pub safe_only: bool,
-    /// UID set with runAsNonRoot when no non-zero runAsUser is set.
-    pub run_as_user: i64,
-    /// K01 hardening (readOnlyRootFilesystem, default resources).
-    pub hardening: crate::config::Hardening,
-    /// Controls and containers exempted (config file and workload annotation merged).
-    pub exemptions: crate::config::Exemptions,
-}
-
-/// One change the plan makes.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Change {
-    /// Check id (upstream) or hardening id (`readOnlyRootFilesystem`, `resources`).
-    pub check: String,
-    /// The level that requires it; `None` for hardening.
-    pub level: Option<Level>,
-    pub safety: Safety,
-    /// JSON pointer the change is made at (relative to the workload).
-    pub path: String,
-    /// What was done, e.g. `set allowPrivilegeEscalation to false`.
-    pub description: String,
-}
-
-/// A violation the plan leaves, with the reason.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Unfixable {
-    pub check: String,
-    pub path: String,
-    pub reason: String,
-}
 
 /// The plan for one workload.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,6 +35,11 @@ pub struct Plan {
     pub unfixable: Vec<Unfixable>,
     /// PSS violations of the input at the policy's level and version.
     pub violations: Vec<Violation>,
+    /// The workload cannot reach the level: violations stay that no exemption chose to keep.
+    pub blocked: bool,
+    /// The changes not applied because the workload is blocked (without `--partial`):
+    /// behaviour-changing edits that would leave it broken and still rejected.
+    pub withheld: Vec<Change>,
 }
 
 /// A K01 hardening gap: not a PSS violation, and counted only when asked for.
@@ -108,13 +74,13 @@ fn plan_cow(workload: Cow<'_, Value>, policy: &Policy) -> Plan {
     // Tests hold every patch to the diff of the whole workload.
     #[cfg(debug_assertions)]
     let whole = workload.clone().into_owned();
-    let mut fixer = fixer::Fixer::new(workload, policy);
+    let mut fixer = Fixer::new(workload, policy);
     for violation in &violations {
         if policy.exemptions.exempts(&violation.check) {
             let source = policy.exemptions.source.as_deref().unwrap_or("config");
             let reason = format!("exempted by {source}");
             for path in &violation.paths {
-                fixer.refuse(&violation.check, path, &reason);
+                fixer.refuse_exempted(&violation.check, path, &reason);
             }
         } else if let Some(control) = crate::pss::control_of(&violation.check) {
             (control.remedy)(&mut fixer);
@@ -150,6 +116,20 @@ fn plan_cow(workload: Cow<'_, Value>, policy: &Policy) -> Plan {
         }
         unfixable.extend(reasons);
     }
+    // A violation an exemption keeps was chosen; any other left blocks the level.
+    let blocked = unfixable
+        .iter()
+        .any(|left| !fixer.exempted.contains(&left.check));
+    if blocked && !policy.partial {
+        return Plan {
+            patch: json_patch::Patch(Vec::new()),
+            changes: Vec::new(),
+            unfixable,
+            violations,
+            blocked,
+            withheld: std::mem::take(&mut fixer.changes),
+        };
+    }
     let patch = if fixer.untouched() {
         json_patch::Patch(Vec::new())
     } else {
@@ -167,7 +147,40 @@ fn plan_cow(workload: Cow<'_, Value>, policy: &Policy) -> Plan {
         changes: std::mem::take(&mut fixer.changes),
         unfixable,
         violations,
+        blocked,
+        withheld: Vec::new(),
     }
+}
+
+/// Why a finding of `check` at `paths` (pointers relative to `workload`) is exempted: the
+/// whole workload is, or every container the paths lie in is. `None`: the finding counts. The
+/// remedies honour the same exemptions, so `check` and `fix` agree.
+pub fn exemption(
+    workload: &Value,
+    check: &str,
+    paths: &[String],
+    exemptions: &Exemptions,
+) -> Option<String> {
+    let reason = || {
+        let source = exemptions.source.as_deref().unwrap_or("config");
+        format!("exempted by {source}")
+    };
+    if exemptions.exempts(check) {
+        return Some(reason());
+    }
+    if exemptions.containers.is_empty() || paths.is_empty() {
+        return None;
+    }
+    let pod = crate::pss::pod::Pod::of(workload)?;
+    let in_exempted_container = |path: &String| {
+        pod.containers().iter().any(|container| {
+            let at = container.at();
+            path.strip_prefix(&at)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+                && exemptions.exempts_container(check, container.name)
+        })
+    };
+    paths.iter().all(in_exempted_container).then(reason)
 }
 
 #[cfg(test)]
@@ -183,13 +196,16 @@ mod tests {
         );
         let mut policy = policy(Restricted, "latest");
         policy.safe_only = true;
+        policy.partial = true;
         let (plan, patched) = fix_with(&pod, &policy);
-        assert!(plan.changes.iter().all(|c| c.safety == super::Safety::Safe));
-        assert_eq!(patched["spec"]["hostPID"], true);
         assert!(plan
-            .unfixable
+            .changes
             .iter()
-            .any(|u| u.check == "hostNamespaces" && u.reason == super::fixer::SAFE_ONLY_REASON));
+            .all(|c| c.safety == crate::policy::Safety::Safe));
+        assert_eq!(patched["spec"]["hostPID"], true);
+        assert!(plan.unfixable.iter().any(
+            |u| u.check == "hostNamespaces" && u.reason == crate::pss::fixer::SAFE_ONLY_REASON
+        ));
         assert!(plan.unfixable.iter().any(|u| u.check == "privileged"));
         // Safe remedies still run.
         assert_eq!(
@@ -209,8 +225,9 @@ mod tests {
         );
         pod["metadata"]["annotations"] = json!({"pss-fix.dev/skip": "hostNamespaces"});
         let workload = crate::workload::workloads(&pod).remove(0);
-        let policy =
-            crate::config::Config::default().policy_for(&workload, Baseline, version("latest"));
+        let policy = crate::config::Config::default()
+            .policy_for(&workload, Baseline, version("latest"))
+            .unwrap();
         let (plan, patched) = fix_with(&pod, &policy);
         assert_eq!(patched["spec"]["hostNetwork"], true);
         assert_eq!(
@@ -227,8 +244,9 @@ mod tests {
         pod["spec"]["containers"][0]["resources"] =
             json!({"requests": {"cpu": "2"}, "limits": {"memory": "64Mi"}});
         let workload = crate::workload::workloads(&pod).remove(0);
-        let policy =
-            crate::config::Config::default().policy_for(&workload, Restricted, version("latest"));
+        let policy = crate::config::Config::default()
+            .policy_for(&workload, Restricted, version("latest"))
+            .unwrap();
         assert_eq!(plan_gaps(&pod, &policy), ["resources"]);
         let (plan, patched) = fix_with(&pod, &policy);
         let container = &patched["spec"]["containers"][0];
@@ -274,7 +292,35 @@ mod tests {
         assert_eq!(plan.violations.len(), 1);
     }
 
-    fn plan_gaps(pod: &serde_json::Value, policy: &super::Policy) -> Vec<String> {
+    #[test]
+    fn a_workload_that_cannot_reach_the_level_is_left_unchanged_unless_partial() {
+        let pod = pod(json!({
+            "containers": [{"name": "a", "securityContext": {"privileged": true}}],
+            "volumes": [{"name": "host", "hostPath": {"path": "/var/run"}}]}));
+        let mut policy = policy(Restricted, "latest");
+        let plan = super::plan(&pod, &policy);
+        assert!(plan.blocked && plan.patch.0.is_empty() && plan.changes.is_empty());
+        assert!(plan.withheld.iter().any(|c| c.check == "privileged"));
+        let unfixable: Vec<_> = plan.unfixable.iter().map(|u| u.check.as_str()).collect();
+        assert_eq!(unfixable, ["restrictedVolumes"]);
+        policy.partial = true;
+        let (plan, patched) = fix_with(&pod, &policy);
+        assert!(plan.blocked && plan.withheld.is_empty());
+        assert_eq!(
+            patched["spec"]["containers"][0]["securityContext"]["privileged"],
+            false
+        );
+        // An exemption's violations are chosen: they do not block the rest.
+        policy.partial = false;
+        policy
+            .exemptions
+            .controls
+            .insert("restrictedvolumes".into());
+        let plan = super::plan(&pod, &policy);
+        assert!(!plan.blocked && !plan.patch.0.is_empty());
+    }
+
+    fn plan_gaps(pod: &serde_json::Value, policy: &crate::policy::Policy) -> Vec<String> {
         super::hardening::gaps(pod, &policy.hardening)
             .into_iter()
             .map(|g| g.check)
@@ -287,9 +333,42 @@ mod tests {
         pod["spec"]["securityContext"] = json!({"runAsNonRoot": true});
         pod["spec"]["containers"][0]["securityContext"] = json!({});
         let workload = crate::workload::workloads(&pod).remove(0);
-        let policy =
-            crate::config::Config::default().policy_for(&workload, Restricted, version("latest"));
+        let policy = crate::config::Config::default()
+            .policy_for(&workload, Restricted, version("latest"))
+            .unwrap();
         let (plan, _) = fix_with(&pod, &policy);
         assert_eq!(ops(&plan), ["add /spec/containers/0/resources"]);
+    }
+
+    #[test]
+    fn a_finding_is_exempted_only_where_every_place_is() {
+        let pod = pod(json!({"containers": [
+            {"name": "a", "securityContext": {"privileged": true}},
+            {"name": "b", "securityContext": {"privileged": true}}]}));
+        let paths = |indexes: &[usize]| -> Vec<String> {
+            indexes
+                .iter()
+                .map(|i| format!("/spec/containers/{i}/securityContext/privileged"))
+                .collect()
+        };
+        let mut exemptions = crate::policy::Exemptions {
+            containers: vec![("a".to_string(), ["privileged".to_string()].into())],
+            ..Default::default()
+        };
+        let exemption = |paths: &[String], exemptions: &crate::policy::Exemptions| {
+            super::exemption(&pod, "privileged", paths, exemptions)
+        };
+        assert_eq!(
+            exemption(&paths(&[0]), &exemptions).as_deref(),
+            Some("exempted by config")
+        );
+        assert_eq!(exemption(&paths(&[0, 1]), &exemptions), None);
+        assert_eq!(exemption(&[], &exemptions), None);
+        exemptions.controls.insert("all".to_string());
+        exemptions.source = Some("pss-fix.dev/skip".to_string());
+        assert_eq!(
+            exemption(&paths(&[0, 1]), &exemptions).as_deref(),
+            Some("exempted by pss-fix.dev/skip")
+        );
     }
 }

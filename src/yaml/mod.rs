@@ -213,25 +213,30 @@ impl Stream {
     /// comment lines directly above it and the line break or line after it; tests and reports
     /// use it to say what an edit may touch. A document index out of range gives `0..0`.
     pub fn range(&self, document: usize, pointer: &str) -> std::ops::Range<usize> {
-        let Some(document) = self.documents.get(document) else {
-            return 0..0;
-        };
-        let mut node = &document.tree.root;
-        let mut range = node.props_start..node.end;
-        for token in crate::pointer::tokens(pointer) {
-            let Some((child, at)) = step(node, &token, &self.source) else {
-                break;
-            };
-            match child {
-                Some(child) => {
-                    node = child;
-                    range = at..child.end;
-                }
-                None => break,
-            }
+        match self.documents.get(document) {
+            Some(document) => node_range(&self.source, document, pointer),
+            None => 0..0,
         }
-        range
     }
+}
+
+/// The range [`Stream::range`] gives, in one document.
+fn node_range(source: &str, document: &Document, pointer: &str) -> std::ops::Range<usize> {
+    let mut node = &document.tree.root;
+    let mut range = node.props_start..node.end;
+    for token in crate::pointer::tokens(pointer) {
+        let Some((child, at)) = step(node, &token, source) else {
+            break;
+        };
+        match child {
+            Some(child) => {
+                node = child;
+                range = at..child.end;
+            }
+            None => break,
+        }
+    }
+    range
 }
 
 /// The documents of a source in order, each with its value and first line, built when asked
@@ -296,6 +301,12 @@ impl Visit<'_> {
     pub fn location(&self, pointer: &str) -> (usize, usize) {
         locate(self.source, self.line_index, self.document, pointer)
     }
+
+    /// An error about the node at `pointer` (or its nearest existing ancestor), pointing at it.
+    pub fn error_at(&self, pointer: &str, message: String) -> Error {
+        let offset = node_range(self.source, self.document, pointer).start;
+        Error::at(self.source, offset, message)
+    }
 }
 
 /// What [`process`] gives back: the visitor's result for each document, in order, and the new
@@ -306,7 +317,8 @@ pub struct Processed<T> {
     pub text: Option<String>,
 }
 
-/// Reads `source` one document at a time: hands each to `visit`, applies the patch it returns
+/// Reads `source` one document at a time: hands each to `visit` (an error from it ends the
+/// run), applies the patch it returns
 /// for that document as [`Stream::edit`] does (I1, and I2 verified) and drops the document
 /// before reading the next. So memory follows the largest document, not the stream: a 50 MB
 /// stream of many documents is held as text (input and output) plus one document's tree and
@@ -314,7 +326,7 @@ pub struct Processed<T> {
 /// `---`) makes it start over through [`Stream`], which holds every document.
 pub fn process<T>(
     source: &str,
-    mut visit: impl FnMut(&Visit<'_>) -> (T, json_patch::Patch),
+    mut visit: impl FnMut(&Visit<'_>) -> Result<(T, json_patch::Patch), Error>,
 ) -> Result<Processed<T>, Error> {
     let line_index = std::sync::OnceLock::new();
     let mut results = Vec::new();
@@ -327,7 +339,7 @@ pub fn process<T>(
             document: &document,
             source,
             line_index: &line_index,
-        });
+        })?;
         results.push(result);
         if patch.0.is_empty() {
             continue;
@@ -360,7 +372,7 @@ pub fn process<T>(
 /// text.
 fn process_whole<T>(
     source: &str,
-    mut visit: impl FnMut(&Visit<'_>) -> (T, json_patch::Patch),
+    mut visit: impl FnMut(&Visit<'_>) -> Result<(T, json_patch::Patch), Error>,
 ) -> Result<Processed<T>, Error> {
     let stream = Stream::parse(source)?;
     let mut results = Vec::new();
@@ -371,7 +383,7 @@ fn process_whole<T>(
             document,
             source,
             line_index: &stream.line_index,
-        });
+        })?;
         results.push(result);
         if !patch.0.is_empty() {
             edits.push((index, patch));

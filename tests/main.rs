@@ -18,6 +18,7 @@ mod e2e_webhook;
 mod exemptions;
 mod fuzz_regressions;
 mod golden;
+mod helm;
 mod layers;
 mod plan_properties;
 mod pss_oracle;

@@ -399,3 +399,29 @@ labels:\n    pod-security.kubernetes.io/enforce: privileged\n",
         assert_eq!(other.status.code(), Some(1), "{}", util::stderr(&other));
     }
 }
+
+#[test]
+fn keys_a_values_schema_refuses_are_isolated_in_halves() {
+    for helm in helms() {
+        let dir = Dir::new();
+        copy_chart(&dir, "strict");
+        let args = ["--no-default-resources", "--no-read-only-root-fs"];
+        let out = pss_fix_helm(&dir, &helm, "strict", &args);
+        let stderr = util::stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("values securityContext not probed: the chart refused it: Error:")
+                && stderr.contains("pssFixProbe1"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains(
+                "values podSecurityContext reaches Pod/release-strict /spec/securityContext"
+            ),
+            "{stderr}"
+        );
+        // The baseline, the refused probe of both keys, one probe per half, the check.
+        assert!(stderr.contains("2 candidate keys, 5 renders"), "{stderr}");
+        assert!(util::stdout(&out).contains("+  runAsNonRoot: true\n"));
+    }
+}

@@ -180,12 +180,13 @@ fn report_probes(proposal: &Proposal) {
         );
     }
     for (key, message) in &proposal.probed.refused {
-        let first = message.lines().next().unwrap_or_default();
+        let message: Vec<&str> = message.lines().map(str::trim).collect();
         warn(
             None,
             &format!(
-                "helm: values {} not probed: the chart refused it: {first}",
-                dotted(key)
+                "helm: values {} not probed: the chart refused it: {}",
+                dotted(key),
+                message.join(" ")
             ),
         );
     }

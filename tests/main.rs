@@ -10,6 +10,7 @@ mod cli;
 mod cli_webhook;
 mod conformance;
 mod corpus;
+mod diff_apply;
 mod docs;
 mod e2e_oracle;
 mod e2e_psa;

@@ -86,6 +86,8 @@ pub struct Expanded {
     pub errors: Vec<InputError>,
     /// Helm charts whose `templates/` held inputs: reported once each, not read.
     pub charts: Vec<PathBuf>,
+    /// Notes on files a walk skipped (kustomize patches).
+    pub notes: Vec<String>,
 }
 
 /// Expands the command-line paths into inputs, in order. A file is left out when `--exclude`
@@ -112,14 +114,105 @@ pub fn expand(paths: &[PathBuf], configs: &mut Configs) -> Expanded {
                 .errors
                 .push(InputError::io(path.display().to_string(), &error)),
             Ok(metadata) if metadata.is_dir() => {
-                for file in walk(path, &mut expanded.errors) {
-                    expanded.add(file, configs);
+                let mut walked: Vec<Input> = walk(path, &mut expanded.errors)
+                    .into_iter()
+                    .map(Input::File)
+                    .collect();
+                expanded
+                    .notes
+                    .extend(skip_kustomize_patches(&mut walked, 0));
+                for input in walked {
+                    if let Input::File(file) = input {
+                        expanded.add(file, configs);
+                    }
                 }
             }
             Ok(_) => expanded.add(path.clone(), configs),
         }
     }
     expanded
+}
+
+/// The file names kustomize reads a Kustomization from.
+const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// Removes from `inputs[start..]` (one walk) the files a Kustomization there lists as patches
+/// (`patches[].path`, `patchesStrategicMerge[]`, `patchesJson6902[].path`): partial objects,
+/// whose added defaults would override the base after the merge. Returns a note for each.
+fn skip_kustomize_patches(inputs: &mut Vec<Input>, start: usize) -> Vec<String> {
+    let mut patches = Vec::new();
+    for input in &inputs[start..] {
+        let Input::File(path) = input else { continue };
+        let is_kustomization = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .is_some_and(|name| KUSTOMIZATION_FILES.contains(&name));
+        if is_kustomization {
+            patches.extend(kustomize_patches(path));
+        }
+    }
+    if patches.is_empty() {
+        return Vec::new();
+    }
+    let mut notes = Vec::new();
+    let mut index = start;
+    while index < inputs.len() {
+        let listed = match &inputs[index] {
+            Input::File(path) => fs::canonicalize(path).ok().and_then(|canonical| {
+                patches
+                    .iter()
+                    .find(|(patch, _)| *patch == canonical)
+                    .cloned()
+            }),
+            Input::Stdin => None,
+        };
+        match listed {
+            Some((_, kustomization)) => {
+                notes.push(format!(
+                    "{}: skipped: a kustomize patch (listed in {}), a partial object whose \
+                     added defaults would override the base; fix the base, or the rendered \
+                     output through `pss-fix krm`",
+                    inputs[index].name(),
+                    kustomization.display()
+                ));
+                inputs.remove(index);
+            }
+            None => index += 1,
+        }
+    }
+    notes
+}
+
+/// The patch files a Kustomization lists, canonical, each with the Kustomization's path. A
+/// Kustomization that cannot be read or parsed lists none (its own processing reports it).
+fn kustomize_patches(kustomization: &Path) -> Vec<(PathBuf, PathBuf)> {
+    let Ok(text) = fs::read_to_string(kustomization) else {
+        return Vec::new();
+    };
+    let Ok(stream) = pss_fix::yaml::Stream::parse(&text) else {
+        return Vec::new();
+    };
+    let Some(document) = stream.documents().first() else {
+        return Vec::new();
+    };
+    let value = document.value();
+    let dir = kustomization.parent().unwrap_or(Path::new("."));
+    let listed = |key: &str| {
+        value
+            .get(key)
+            .and_then(|items| items.as_array())
+            .into_iter()
+            .flatten()
+    };
+    let by_path = ["patches", "patchesJson6902"]
+        .into_iter()
+        .flat_map(|key| listed(key).filter_map(|patch| patch.get("path")?.as_str()));
+    let strategic = listed("patchesStrategicMerge").filter_map(|patch| patch.as_str());
+    by_path
+        .chain(strategic)
+        .filter_map(|file| fs::canonicalize(dir.join(file)).ok())
+        .map(|file| (file, kustomization.to_path_buf()))
+        .collect()
 }
 
 impl Expanded {
@@ -291,6 +384,32 @@ mod tests {
     }
 
     #[test]
+    fn a_walk_skips_the_patches_a_kustomization_lists() {
+        let dir = tree(&[
+            "base/deployment.yaml",
+            "overlay/replicas.yaml",
+            "overlay/sa.yaml",
+        ]);
+        fs::write(
+            dir.path().join("overlay/kustomization.yaml"),
+            "resources: [../base, sa.yaml]\npatches:\n  - path: replicas.yaml\n    \
+             target: {kind: Deployment}\npatchesStrategicMerge:\n  - ../base/deployment.yaml\n",
+        )
+        .expect("write");
+        let expanded = expand_with(&[dir.path().to_path_buf()], &[]);
+        assert_eq!(
+            names(&inputs(&expanded), dir.path()),
+            ["overlay/kustomization.yaml", "overlay/sa.yaml"]
+        );
+        assert_eq!(expanded.notes.len(), 2);
+        assert!(expanded.notes[1].contains("replicas.yaml: skipped: a kustomize patch (listed in"));
+        // A file named on the command line is the user's choice, and is read.
+        let named = expand_with(&[dir.path().join("overlay/replicas.yaml")], &[]);
+        assert_eq!(named.inputs.len(), 1);
+        assert!(named.notes.is_empty());
+    }
+
+    #[test]
     fn explicit_files_stdin_and_missing_paths() {
         let dir = tree(&[
             "x.txt",
@@ -319,8 +438,6 @@ mod tests {
             expanded.errors[0].to_string(),
             format!("{}: no such file or directory", missing.display())
         );
-        assert_eq!(expanded.charts, [dir.path().join("chart")]);
-        assert_eq!(inputs(&expand_with(&[], &[])), [Input::Stdin]);
     }
 
     #[test]

@@ -21,6 +21,7 @@
 //! `git apply` takes, JSON that `jq` takes).
 
 mod configs;
+mod helm;
 mod inputs;
 mod options;
 mod write;
@@ -65,6 +66,7 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Command::Webhook(args) => Ok(webhook(&args)),
         Command::Krm => krm(&mut out),
+        Command::Helm(args) => helm::run(&args, &mut out),
         Command::Completions { shell } => completions(shell, &mut out).map(|()| Status::Clean),
         Command::Man(args) => man(&args, &mut out),
     };
@@ -348,6 +350,9 @@ fn engine(
         status = Status::Errors;
     }
     if notes {
+        for note in &expanded.notes {
+            warn(None, note);
+        }
         for chart in &expanded.charts {
             let chart = chart.display();
             warn(

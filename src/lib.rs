@@ -7,7 +7,7 @@
 //! into a policy per workload). [`manifest`] runs one text through it. The CLI (`main.rs`,
 //! [`cli`]) edits files through [`yaml`], the format-preserving editor; the [`webhook`] applies
 //! the same plans to admission requests; [`krm`] serves kustomize. [`report`] renders diffs,
-//! JSON and SARIF. [`pointer`] holds the RFC 6901 token rules all of them share.
+//! JSON and SARIF. [`pointer`](mod@pointer) holds the RFC 6901 token rules all of them share.
 //!
 //! Dependencies point one way, from the shells down to the leaves:
 //! `pointer`, `workload`, `policy` <- `pss` <- `plan` <- `config` <- `manifest` <- `report`,

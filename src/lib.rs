@@ -8,15 +8,15 @@
 //! binary, whose clap definitions are its own and not this library's API) edits files through
 //! [`yaml`], the format-preserving editor; the [`webhook`] applies the same plans to admission
 //! requests; [`krm`] serves kustomize; [`helm`] carries plans back to the values of a Helm
-//! chart. [`report`] renders diffs, JSON and SARIF. [`pointer`] holds the RFC 6901 token rules
-//! all of them share.
+//! chart. [`report`] renders diffs, JSON and SARIF. [`pointer`](mod@pointer) holds the RFC 6901
+//! token rules all of them share.
 //!
 //! Dependencies point one way, from the shells down to the leaves:
 //! `pointer`, `workload`, `policy` <- `pss` <- `plan` <- `config` <- `manifest` <- `report`,
 //! `krm`, `helm`, `webhook` and the binary's `app` and `cli`; `yaml` knows nothing of Kubernetes
 //! and `pss` knows no YAML. Unit tests may reach up (a remedy's test runs the whole plan); code
-//! outside tests may not, and
-//! the integration test `layers` fails on a cycle between these modules.
+//! outside tests may not, and the integration test `layers` fails on a cycle between these
+//! modules.
 
 pub mod config;
 pub mod helm;

@@ -58,7 +58,7 @@ pub struct Change {
 }
 
 /// A violation the plan leaves, with the reason.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct Unfixable {
     pub check: String,
     pub path: String,
@@ -157,7 +157,7 @@ fn plan_cow(workload: Cow<'_, Value>, policy: &Policy) -> Plan {
         #[cfg(debug_assertions)]
         assert_eq!(
             patch,
-            diff::diff(&[(String::new(), Some(whole))], fixer.object()),
+            diff::diff([("", Some(&whole))], fixer.object()),
             "an edit outside the saved originals"
         );
         json_patch::Patch(patch)

@@ -12,7 +12,6 @@ use pss_fix::config::{Config, LevelChoice};
 use pss_fix::manifest::{manifest_default_level, Policies};
 use pss_fix::pss::Level;
 use pss_fix::yaml;
-use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// The config file read when `--config` is not given and it exists.
@@ -56,10 +55,25 @@ pub fn load_config(path: &Path) -> Result<(Config, bool), InputError> {
         position: Some((error.line, error.column)),
         message: error.message,
     })?;
-    let value = stream
-        .documents()
-        .first()
-        .map_or(&Value::Null, |document| document.value());
+    // One document: an empty file is more likely a broken mount or template than a wish for
+    // every default, and a second document would be ignored.
+    let value = match stream.documents() {
+        [document] if !document.value().is_null() => document.value(),
+        documents => {
+            return Err(InputError {
+                name,
+                position: None,
+                message: format!(
+                    "a config file holds exactly one YAML document with settings, found {}",
+                    match documents.len() {
+                        0 => "none".to_owned(),
+                        1 => "an empty one".to_owned(),
+                        n => format!("{n} documents"),
+                    }
+                ),
+            })
+        }
+    };
     let config = Config::from_value(value).map_err(|error| InputError {
         name,
         position: None,

@@ -61,9 +61,10 @@ pub struct TestServer {
 /// Limits short enough for tests of the timeouts, everything else at its default.
 pub fn test_limits() -> Limits {
     Limits {
-        header_read_timeout: Duration::from_millis(300),
+        first_request_timeout: Duration::from_millis(300),
         request_timeout: Duration::from_millis(500),
         tls_reload_interval: Duration::from_millis(50),
+        shutdown_delay: Duration::ZERO,
         shutdown_grace: Duration::from_secs(5),
         ..Limits::default()
     }

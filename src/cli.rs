@@ -327,6 +327,10 @@ pub struct WebhookArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "90s")]
     pub idle_timeout: std::time::Duration,
 
+    /// HTTP/2 PING interval; a PING unanswered for as long closes the connection.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "20s")]
+    pub http2_keep_alive: std::time::Duration,
+
     /// Open connections at most; more are closed at accept, logged and counted.
     #[arg(long, value_name = "N", default_value_t = 512)]
     pub max_connections: usize,
@@ -343,6 +347,11 @@ pub struct WebhookArgs {
     /// /mutate requests in progress at once; over it requests are refused with 503.
     #[arg(long, value_name = "N", default_value_t = 256)]
     pub max_requests_in_flight: usize,
+
+    /// Largest patch (its JSON, in bytes) sent back; a larger one is not applied, with a
+    /// warning.
+    #[arg(long, value_name = "BYTES", default_value_t = 3 * 1024 * 1024)]
+    pub max_patch_bytes: usize,
 }
 
 /// A duration as `500ms`, `5s` or `2m`.

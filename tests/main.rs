@@ -17,5 +17,6 @@ mod plan_properties;
 mod pss_oracle;
 mod webhook;
 mod webhook_deploy;
+mod webhook_hostile;
 mod webhook_namespaces;
 mod yaml_props;

@@ -297,7 +297,8 @@ async fn a_body_over_the_limit_gets_413() {
     assert_eq!(answer["response"]["status"]["code"], 413);
     let message = answer["response"]["status"]["message"].as_str().unwrap();
     assert!(
-        message.starts_with("request body of ") && message.ends_with(" bytes is over the limit of 65536 bytes"),
+        message.starts_with("request body of ")
+            && message.ends_with(" bytes is over the limit of 65536 bytes"),
         "{message}"
     );
     assert!(server

@@ -25,6 +25,9 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tower::ServiceExt as _;
 
+/// How long an idle connection being closed may take to say goodbye.
+const IDLE_CLOSE_GRACE: Duration = Duration::from_secs(1);
+
 /// How a listener wraps its sockets.
 #[derive(Clone)]
 pub enum Transport {
@@ -147,6 +150,8 @@ struct Activity {
     active: AtomicUsize,
     served: AtomicU64,
     last_end: Mutex<Option<Instant>>,
+    /// Wakes the connection task when a request starts or ends, to move its deadline.
+    changed: tokio::sync::Notify,
 }
 
 impl Activity {
@@ -173,6 +178,7 @@ impl InProgress {
     fn new(activity: &Arc<Activity>) -> InProgress {
         activity.active.fetch_add(1, Ordering::AcqRel);
         activity.served.fetch_add(1, Ordering::AcqRel);
+        activity.changed.notify_one();
         InProgress(Arc::clone(activity))
     }
 }
@@ -185,6 +191,7 @@ impl Drop for InProgress {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now());
         self.0.active.fetch_sub(1, Ordering::AcqRel);
+        self.0.changed.notify_one();
     }
 }
 
@@ -212,15 +219,17 @@ impl Connection {
         let activity = Arc::new(Activity::default());
         let app = self.app.clone();
         let tracked = Arc::clone(&activity);
-        let service = tower::service_fn(move |request: axum::extract::Request<hyper::body::Incoming>| {
-            let in_progress = InProgress::new(&tracked);
-            let app = app.clone();
-            async move {
-                let response = app.oneshot(request.map(axum::body::Body::new)).await;
-                drop(in_progress);
-                response
-            }
-        });
+        let service = tower::service_fn(
+            move |request: axum::extract::Request<hyper::body::Incoming>| {
+                let in_progress = InProgress::new(&tracked);
+                let app = app.clone();
+                async move {
+                    let response = app.oneshot(request.map(axum::body::Body::new)).await;
+                    drop(in_progress);
+                    response
+                }
+            },
+        );
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
             .http1()
@@ -232,13 +241,16 @@ impl Connection {
             .keep_alive_interval(limits.http2_keep_alive_interval)
             .keep_alive_timeout(limits.http2_keep_alive_timeout)
             .max_concurrent_streams(limits.http2_max_concurrent_streams);
-        let connection = builder.serve_connection(TokioIo::new(io), TowerToHyperService::new(service));
+        let connection =
+            builder.serve_connection(TokioIo::new(io), TowerToHyperService::new(service));
         tokio::pin!(connection);
-        // After a graceful close starts, the peer has this long to finish its requests.
-        let mut closing_since: Option<Instant> = None;
+        // Once a graceful close starts, when the connection is dropped anyway: after the
+        // shutdown grace on shutdown; soon when idle (nothing runs; an HTTP/2 peer only has to
+        // answer the GOAWAY's PING).
+        let mut close_by: Option<Instant> = None;
         loop {
-            let wake = match closing_since {
-                Some(since) => since + limits.shutdown_grace,
+            let wake = match close_by {
+                Some(at) => at,
                 None => activity
                     .idle_deadline(accepted, limits)
                     // A request is running: look again when it could have ended.
@@ -251,12 +263,13 @@ impl Connection {
                     }
                     return;
                 }
-                () = stopped(&mut self.stop), if closing_since.is_none() => {
+                () = stopped(&mut self.stop), if close_by.is_none() => {
                     connection.as_mut().graceful_shutdown();
-                    closing_since = Some(Instant::now());
+                    close_by = Some(Instant::now() + limits.shutdown_grace);
                 }
+                () = activity.changed.notified(), if close_by.is_none() => {}
                 _ = tokio::time::sleep_until(wake) => {
-                    if closing_since.is_some() {
+                    if close_by.is_some() {
                         return;
                     }
                     let idle = activity
@@ -264,7 +277,7 @@ impl Connection {
                         .is_some_and(|deadline| deadline <= Instant::now());
                     if idle {
                         connection.as_mut().graceful_shutdown();
-                        closing_since = Some(Instant::now());
+                        close_by = Some(Instant::now() + IDLE_CLOSE_GRACE);
                     }
                 }
             }

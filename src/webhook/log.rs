@@ -15,7 +15,9 @@ use tracing_subscriber::registry::LookupSpan;
 /// out unless `RUST_LOG` names rustls. rustls warns once per handshake whose SNI is an IP
 /// address or malformed: any client can send those, so at `info` they would flood the log.
 pub fn filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
-    let directives = rust_log.filter(|text| !text.trim().is_empty()).unwrap_or("info");
+    let directives = rust_log
+        .filter(|text| !text.trim().is_empty())
+        .unwrap_or("info");
     let filter = tracing_subscriber::EnvFilter::try_new(directives)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     if directives.contains("rustls") {

@@ -264,7 +264,10 @@ pub async fn serve_with(
     tokio::spawn(async move {
         shutdown.await;
         drain.draining.store(true, Ordering::Release);
-        tracing::info!(delay_ms = delay.as_millis() as u64, "draining: /readyz fails, still serving");
+        tracing::info!(
+            delay_ms = delay.as_millis() as u64,
+            "draining: /readyz fails, still serving"
+        );
         tokio::time::sleep(delay).await;
         tracing::info!("closing the listeners");
         let _ = stop.send(true);

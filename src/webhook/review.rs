@@ -167,7 +167,10 @@ impl<'a> Request<'a> {
                 serde_json::error::Category::Data => "body is not an AdmissionReview",
                 _ => "body is not JSON",
             };
-            Invalid::new("", format!("{what}: {}", shorten(error.to_string(), MAX_FIELD_CHARS)))
+            Invalid::new(
+                "",
+                format!("{what}: {}", shorten(error.to_string(), MAX_FIELD_CHARS)),
+            )
         })?;
         let uid = review
             .request
@@ -185,7 +188,10 @@ impl<'a> Request<'a> {
         if review.kind != KIND {
             return Err(Invalid::new(
                 uid,
-                format!("unsupported kind `{}`, expected `{KIND}`", capped(&review.kind)),
+                format!(
+                    "unsupported kind `{}`, expected `{KIND}`",
+                    capped(&review.kind)
+                ),
             ));
         }
         let Some(request) = review.request else {
@@ -253,7 +259,13 @@ fn decide(request: Request<'_>, context: Context<'_>) -> Review {
     let policy = config.policy_for(&workload, level, version);
     // The object is not needed after the plan: it is edited in place, not copied.
     let plan = plan::plan_owned(request.object, &policy);
-    answer.planned(&plan, level, version, config.enforce, context.max_patch_bytes)
+    answer.planned(
+        &plan,
+        level,
+        version,
+        config.enforce,
+        context.max_patch_bytes,
+    )
 }
 
 /// Why a workload request is admitted without planning, if it is.
@@ -369,9 +381,10 @@ impl Answer {
                 .map(|check| {
                     let mut left = plan.unfixable.iter().filter(|left| left.check == *check);
                     let first = left.next().expect("a listed control has an entry");
-                    with_count(
+                    counted(
                         format!("{check} at {}: {}", first.path, first.reason),
                         left.count(),
+                        MAX_FIELD_CHARS,
                     )
                 })
                 .collect();
@@ -390,7 +403,10 @@ impl Answer {
         let json = if plan.patch.0.is_empty() {
             None
         } else {
-            Some(serde_json::to_vec(&plan.patch).expect("a JSON patch of JSON values should serialise"))
+            Some(
+                serde_json::to_vec(&plan.patch)
+                    .expect("a JSON patch of JSON values should serialise"),
+            )
         };
         if let Some(json) = json.as_ref().filter(|json| json.len() > max_patch_bytes) {
             // Sending it would only move the problem to the API server and its storage.
@@ -411,17 +427,21 @@ impl Answer {
             let first = changes
                 .next()
                 .map_or("", |change| change.description.as_str());
-            let warning = with_count(format!("pss-fix fixed {check}: {first}"), changes.count());
-            response.warnings.push(shorten(warning, MAX_WARNING_CHARS));
+            let warning = format!("pss-fix fixed {check}: {first}");
+            response
+                .warnings
+                .push(counted(warning, changes.count(), MAX_WARNING_CHARS));
         }
         for check in &unfixable {
             let mut left = plan.unfixable.iter().filter(|left| left.check == *check);
             let first = left.next().expect("a listed control has an entry");
-            let warning = with_count(
-                format!("pss-fix cannot fix {check} at {}: {}", first.path, first.reason),
-                left.count(),
+            let warning = format!(
+                "pss-fix cannot fix {check} at {}: {}",
+                first.path, first.reason
             );
-            response.warnings.push(shorten(warning, MAX_WARNING_CHARS));
+            response
+                .warnings
+                .push(counted(warning, left.count(), MAX_WARNING_CHARS));
         }
         if !self.summary.dry_run {
             if !patched.is_empty() {
@@ -461,11 +481,15 @@ impl Answer {
 /// Longest denial message: it reaches the user through kubectl, one line per control at most.
 const MAX_MESSAGE_CHARS: usize = 1024;
 
-/// `text`, then ` (+N more)` when `more` places share it.
-fn with_count(mut text: String, more: usize) -> String {
-    if more > 0 {
-        text.push_str(&format!(" (+{more} more)"));
+/// `text` cut to fit `max` characters with ` (+N more)` after it when `more` places share
+/// it: the count survives the cut.
+fn counted(text: String, more: usize, max: usize) -> String {
+    if more == 0 {
+        return shorten(text, max);
     }
+    let count = format!(" (+{more} more)");
+    let mut text = shorten(text, max - count.len());
+    text.push_str(&count);
     text
 }
 

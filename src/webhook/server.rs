@@ -4,7 +4,8 @@
 //!
 //! A `/mutate` request passes, in order: a Content-Length no larger than the body limit
 //! (else 413 before a byte of the body is read, so no `100 Continue` is ever sent for it), a
-//! free slot among the requests in flight and room among the bytes in flight (else 503), the
+//! free slot among the requests in flight and room among the bytes in flight (else 503 at
+//! once), the
 //! body read before the deadline (else 408), a review worker free before the deadline, and the
 //! review finished before it (else 503, the review abandoned on its worker). Each answer says
 //! why in an AdmissionReview status.
@@ -93,7 +94,10 @@ impl AppState {
 /// The router of the main listener: `/mutate`, and with `with_probes` also the probes and
 /// metrics (without, they are on their own listener: [`probes`]).
 pub fn app(state: Arc<AppState>, with_probes: bool) -> Router {
-    let reviews = guarded(Router::new().route("/mutate", post(mutate)), Arc::clone(&state));
+    let reviews = guarded(
+        Router::new().route("/mutate", post(mutate)),
+        Arc::clone(&state),
+    );
     if with_probes {
         reviews.merge(probes(state))
     } else {
@@ -124,39 +128,41 @@ fn guarded(reviews: Router<Arc<AppState>>, state: Arc<AppState>) -> Router {
 struct Deadline(Instant);
 
 async fn mutate(State(state): State<Arc<AppState>>, request: Request) -> Response {
-    let deadline = request
-        .extensions()
-        .get::<Deadline>()
-        .map_or_else(|| Instant::now() + state.request_timeout, |deadline| deadline.0);
+    let deadline = request.extensions().get::<Deadline>().map_or_else(
+        || Instant::now() + state.request_timeout,
+        |deadline| deadline.0,
+    );
     let body = request.into_body();
-    let body = match tokio::time::timeout_at(
-        deadline,
-        axum::body::to_bytes(body, state.max_body_bytes),
-    )
-    .await
-    {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(_)) => {
-            return refused(
-                StatusCode::BAD_REQUEST,
-                Outcome::Invalid,
-                "request body unreadable or longer than its Content-Length",
-            )
-        }
-        Err(_) => {
-            return refused(
-                StatusCode::REQUEST_TIMEOUT,
-                Outcome::Timeout,
-                "request body not received in time",
-            )
-        }
-    };
+    let body =
+        match tokio::time::timeout_at(deadline, axum::body::to_bytes(body, state.max_body_bytes))
+            .await
+        {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(_)) => {
+                return refused(
+                    StatusCode::BAD_REQUEST,
+                    Outcome::Invalid,
+                    "request body unreadable or longer than its Content-Length",
+                )
+            }
+            Err(_) => {
+                return refused(
+                    StatusCode::REQUEST_TIMEOUT,
+                    Outcome::Timeout,
+                    "request body not received in time",
+                )
+            }
+        };
     let abandoned = || {
         let message = format!(
             "review not finished within the webhook's {} ms deadline; abandoned",
             state.request_timeout.as_millis()
         );
-        refused(StatusCode::SERVICE_UNAVAILABLE, Outcome::Abandoned, &message)
+        refused(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Outcome::Abandoned,
+            &message,
+        )
     };
     let Ok(Ok(worker)) =
         tokio::time::timeout_at(deadline, Arc::clone(&state.review_workers).acquire_owned()).await
@@ -171,7 +177,10 @@ async fn mutate(State(state): State<Arc<AppState>>, request: Request) -> Respons
     let answer = match tokio::time::timeout_at(deadline, job).await {
         Ok(Ok(answer)) => answer,
         Ok(Err(error)) => {
-            tracing::error!(error = capped(&error.to_string()).as_str(), "review panicked");
+            tracing::error!(
+                error = capped(&error.to_string()).as_str(),
+                "review panicked"
+            );
             return refused(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 Outcome::Error,
@@ -256,12 +265,9 @@ async fn admit(state: &AppState, mut request: Request, next: Next, deadline: Ins
     let kib = u32::try_from(length.div_ceil(1024))
         .unwrap_or(u32::MAX)
         .clamp(1, state.bytes_in_flight_kib);
-    let Ok(Ok(_bytes)) = tokio::time::timeout_at(
-        deadline,
-        Arc::clone(&state.bytes_in_flight).acquire_many_owned(kib),
-    )
-    .await
-    else {
+    // At once, not queued: a caller stalling uploads must not make the API server's own
+    // requests wait out their timeout; a fast 503 lets it apply its failure policy.
+    let Ok(_bytes) = Arc::clone(&state.bytes_in_flight).try_acquire_many_owned(kib) else {
         return refused(
             StatusCode::SERVICE_UNAVAILABLE,
             Outcome::Overloaded,

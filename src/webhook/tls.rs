@@ -41,7 +41,10 @@ pub struct Certificate(RwLock<Arc<CertifiedKey>>);
 
 impl ResolvesServerCert for Certificate {
     fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        let current = self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let current = self
+            .0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         Some(Arc::clone(&current))
     }
 }
@@ -91,7 +94,12 @@ impl CertFiles {
 
     /// Polls the files every `interval` and swaps `certificate` when they change. Runs until
     /// the task is dropped.
-    pub async fn watch(self, certificate: Arc<Certificate>, interval: Duration, metrics: Arc<Metrics>) {
+    pub async fn watch(
+        self,
+        certificate: Arc<Certificate>,
+        interval: Duration,
+        metrics: Arc<Metrics>,
+    ) {
         let mut loaded = self.stamp();
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

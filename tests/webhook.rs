@@ -490,7 +490,11 @@ async fn the_webhook_patch_equals_the_cli_patch() {
 /// A request in flight when shutdown starts is answered; only then does the server return.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_lets_requests_in_flight_finish() {
-    let mut server = TestServer::start(Config::default()).await;
+    // A deadline far beyond the pauses below, also on a loaded machine.
+    let mut server = TestServer::start_with(Config::default(), |options| {
+        options.limits.request_timeout = Duration::from_secs(10);
+    })
+    .await;
     let body =
         serde_json::to_vec(&admission_review("CREATE", &realistic_deployment(), None)).unwrap();
     let (head, tail) = body.split_at(body.len() / 2);

@@ -78,7 +78,7 @@ pub fn run(cli: Cli) -> ExitCode {
 /// `pss-fix webhook`: serves until a termination signal; a failure to start is exit 2.
 fn webhook(args: &WebhookArgs) -> Status {
     let config = match &args.config {
-        Some(path) => options::load_config(path).map(|(config, _)| config),
+        Some(path) => options::load_config(path, true).map(|(config, _)| config),
         None => Ok(pss_fix::webhook::default_config()),
     };
     let result = config

@@ -12,6 +12,7 @@ use pss_fix::config::{Config, LevelChoice};
 use pss_fix::manifest::{manifest_default_level, Policies};
 use pss_fix::pss::Level;
 use pss_fix::yaml;
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// The config file read when `--config` is not given and it exists.
@@ -21,7 +22,7 @@ pub const DEFAULT_CONFIG: &str = ".pss-fix.yaml";
 /// left empty.
 pub fn policies(selection: &Selection) -> Result<Policies, InputError> {
     let (mut config, has_default_level) = match config_path(selection) {
-        Some(path) => load_config(&path)?,
+        Some(path) => load_config(&path, false)?,
         None => (Config::default(), false),
     };
     apply_flags(selection, &mut config);
@@ -46,8 +47,9 @@ fn config_path(selection: &Selection) -> Option<PathBuf> {
     })
 }
 
-/// Reads a config file (YAML or JSON); also says whether it sets `defaultLevel`.
-pub fn load_config(path: &Path) -> Result<(Config, bool), InputError> {
+/// Reads a config file (YAML or JSON, one document); also says whether it sets
+/// `defaultLevel`.
+pub fn load_config(path: &Path, require_settings: bool) -> Result<(Config, bool), InputError> {
     let name = path.display().to_string();
     let text = inputs::read_file(path)?;
     let stream = yaml::Stream::parse(&text).map_err(|error| InputError {
@@ -55,10 +57,12 @@ pub fn load_config(path: &Path) -> Result<(Config, bool), InputError> {
         position: Some((error.line, error.column)),
         message: error.message,
     })?;
-    // One document: an empty file is more likely a broken mount or template than a wish for
-    // every default, and a second document would be ignored.
+    // One document: a second would be ignored. With `require_settings` (the webhook's config,
+    // mounted from a ConfigMap) also not empty: that is a broken mount or template more
+    // likely than a wish for every default.
     let value = match stream.documents() {
-        [document] if !document.value().is_null() => document.value(),
+        [] if !require_settings => &Value::Null,
+        [document] if !require_settings || !document.value().is_null() => document.value(),
         documents => {
             return Err(InputError {
                 name,

@@ -157,6 +157,10 @@ pub struct WorkloadReport {
     /// The patch relative to the workload object (empty when privileged).
     pub patch: Patch,
     pub changes: Vec<Change>,
+    /// The workload cannot reach its level (see [`Plan::blocked`]).
+    pub blocked: bool,
+    /// Changes left out because the workload cannot reach its level (see [`Plan::withheld`]).
+    pub withheld: Vec<Change>,
     pub unfixable: Vec<Located<Unfixable>>,
     pub violations: Vec<Located<Violation>>,
     pub hardening_gaps: Vec<Located<HardeningGap>>,
@@ -255,6 +259,8 @@ fn judge(
                 changes: Vec::new(),
                 unfixable: Vec::new(),
                 violations: Vec::new(),
+                blocked: false,
+                withheld: Vec::new(),
             },
             Vec::new(),
         ),
@@ -275,6 +281,8 @@ fn judge(
         hardening_gaps: located(hardening_gaps, |item| &item.path, locate),
         patch: plan.patch,
         changes: plan.changes,
+        blocked: plan.blocked,
+        withheld: plan.withheld,
     }
 }
 

@@ -10,60 +10,21 @@
 //! Windows pod, a restricted volume), it records why; every violation still present after the
 //! plan is listed in [`Plan::unfixable`] with those reasons. A non-workload object gets an
 //! empty plan.
+//!
+//! All or nothing: a workload that cannot reach its level (a violation stays that no exemption
+//! chose to keep) gets no patch unless the policy is `partial`: privileges removed, a UID and a
+//! read-only root would leave it broken and still rejected. Its changes are listed as
+//! [`Plan::withheld`] beside what blocks it.
 
 pub mod diff;
-pub mod fixer;
 pub mod hardening;
-pub mod quantity;
 
-use crate::pss::{Level, Version, Violation};
+use crate::policy::Policy;
+use crate::pss::fixer::Fixer;
+pub use crate::pss::fixer::{Change, Unfixable};
+use crate::pss::Violation;
 use serde_json::Value;
 use std::borrow::Cow;
-
-/// Whether applying a remedy can change what the workload does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Safety {
-    Safe,
-    ChangesBehaviour,
-}
-
-/// Everything that decides a plan for one workload (resolved: no `namespace` level here).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Policy {
-    pub level: Level,
-    pub version: Version,
-    /// Apply only remedies tagged [`Safety::Safe`].
-    pub safe_only: bool,
-    /// UID set with runAsNonRoot when no non-zero runAsUser is set.
-    pub run_as_user: i64,
-    /// K01 hardening (readOnlyRootFilesystem, default resources).
-    pub hardening: crate::config::Hardening,
-    /// Controls and containers exempted (config file and workload annotation merged).
-    pub exemptions: crate::config::Exemptions,
-}
-
-/// One change the plan makes.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Change {
-    /// Check id (upstream) or hardening id (`readOnlyRootFilesystem`, `resources`).
-    pub check: String,
-    /// The level that requires it; `None` for hardening.
-    pub level: Option<Level>,
-    pub safety: Safety,
-    /// JSON pointer the change is made at (relative to the workload).
-    pub path: String,
-    /// What was done, e.g. `set allowPrivilegeEscalation to false`.
-    pub description: String,
-}
-
-/// A violation the plan leaves, with the reason.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
-pub struct Unfixable {
-    pub check: String,
-    pub path: String,
-    pub reason: String,
-}
 
 /// The plan for one workload.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,6 +35,11 @@ pub struct Plan {
     pub unfixable: Vec<Unfixable>,
     /// PSS violations of the input at the policy's level and version.
     pub violations: Vec<Violation>,
+    /// The workload cannot reach the level: violations stay that no exemption chose to keep.
+    pub blocked: bool,
+    /// The changes not applied because the workload is blocked (without `--partial`):
+    /// behaviour-changing edits that would leave it broken and still rejected.
+    pub withheld: Vec<Change>,
 }
 
 /// A K01 hardening gap: not a PSS violation, and counted only when asked for.
@@ -108,13 +74,13 @@ fn plan_cow(workload: Cow<'_, Value>, policy: &Policy) -> Plan {
     // Tests hold every patch to the diff of the whole workload.
     #[cfg(debug_assertions)]
     let whole = workload.clone().into_owned();
-    let mut fixer = fixer::Fixer::new(workload, policy);
+    let mut fixer = Fixer::new(workload, policy);
     for violation in &violations {
         if policy.exemptions.exempts(&violation.check) {
             let source = policy.exemptions.source.as_deref().unwrap_or("config");
             let reason = format!("exempted by {source}");
             for path in &violation.paths {
-                fixer.refuse(&violation.check, path, &reason);
+                fixer.refuse_exempted(&violation.check, path, &reason);
             }
         } else if let Some(control) = crate::pss::control_of(&violation.check) {
             (control.remedy)(&mut fixer);
@@ -150,6 +116,20 @@ fn plan_cow(workload: Cow<'_, Value>, policy: &Policy) -> Plan {
         }
         unfixable.extend(reasons);
     }
+    // A violation an exemption keeps was chosen; any other left blocks the level.
+    let blocked = unfixable
+        .iter()
+        .any(|left| !fixer.exempted.contains(&left.check));
+    if blocked && !policy.partial {
+        return Plan {
+            patch: json_patch::Patch(Vec::new()),
+            changes: Vec::new(),
+            unfixable,
+            violations,
+            blocked,
+            withheld: std::mem::take(&mut fixer.changes),
+        };
+    }
     let patch = if fixer.untouched() {
         json_patch::Patch(Vec::new())
     } else {
@@ -167,6 +147,8 @@ fn plan_cow(workload: Cow<'_, Value>, policy: &Policy) -> Plan {
         changes: std::mem::take(&mut fixer.changes),
         unfixable,
         violations,
+        blocked,
+        withheld: Vec::new(),
     }
 }
 
@@ -183,13 +165,16 @@ mod tests {
         );
         let mut policy = policy(Restricted, "latest");
         policy.safe_only = true;
+        policy.partial = true;
         let (plan, patched) = fix_with(&pod, &policy);
-        assert!(plan.changes.iter().all(|c| c.safety == super::Safety::Safe));
-        assert_eq!(patched["spec"]["hostPID"], true);
         assert!(plan
-            .unfixable
+            .changes
             .iter()
-            .any(|u| u.check == "hostNamespaces" && u.reason == super::fixer::SAFE_ONLY_REASON));
+            .all(|c| c.safety == crate::policy::Safety::Safe));
+        assert_eq!(patched["spec"]["hostPID"], true);
+        assert!(plan.unfixable.iter().any(
+            |u| u.check == "hostNamespaces" && u.reason == crate::pss::fixer::SAFE_ONLY_REASON
+        ));
         assert!(plan.unfixable.iter().any(|u| u.check == "privileged"));
         // Safe remedies still run.
         assert_eq!(
@@ -274,7 +259,35 @@ mod tests {
         assert_eq!(plan.violations.len(), 1);
     }
 
-    fn plan_gaps(pod: &serde_json::Value, policy: &super::Policy) -> Vec<String> {
+    #[test]
+    fn a_workload_that_cannot_reach_the_level_is_left_unchanged_unless_partial() {
+        let pod = pod(json!({
+            "containers": [{"name": "a", "securityContext": {"privileged": true}}],
+            "volumes": [{"name": "host", "hostPath": {"path": "/var/run"}}]}));
+        let mut policy = policy(Restricted, "latest");
+        let plan = super::plan(&pod, &policy);
+        assert!(plan.blocked && plan.patch.0.is_empty() && plan.changes.is_empty());
+        assert!(plan.withheld.iter().any(|c| c.check == "privileged"));
+        let unfixable: Vec<_> = plan.unfixable.iter().map(|u| u.check.as_str()).collect();
+        assert_eq!(unfixable, ["restrictedVolumes"]);
+        policy.partial = true;
+        let (plan, patched) = fix_with(&pod, &policy);
+        assert!(plan.blocked && plan.withheld.is_empty());
+        assert_eq!(
+            patched["spec"]["containers"][0]["securityContext"]["privileged"],
+            false
+        );
+        // An exemption's violations are chosen: they do not block the rest.
+        policy.partial = false;
+        policy
+            .exemptions
+            .controls
+            .insert("restrictedvolumes".into());
+        let plan = super::plan(&pod, &policy);
+        assert!(!plan.blocked && !plan.patch.0.is_empty());
+    }
+
+    fn plan_gaps(pod: &serde_json::Value, policy: &crate::policy::Policy) -> Vec<String> {
         super::hardening::gaps(pod, &policy.hardening)
             .into_iter()
             .map(|g| g.check)

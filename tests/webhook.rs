@@ -208,7 +208,8 @@ async fn mirror_pods_skipped_namespaces_and_other_kinds_pass_untouched() {
 }
 
 /// `enforce: true`: a hostPath volume cannot be fixed, so the pod is denied with the reason;
-/// without enforce it is admitted with the fixable part patched and a warning.
+/// without enforce it is admitted unchanged with a warning (all or nothing), and with
+/// `partial: true` with the fixable part patched.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enforce_denies_what_cannot_be_fixed() {
     let mut pod = nine_kinds().remove(0);
@@ -218,10 +219,20 @@ async fn enforce_denies_what_cannot_be_fixed() {
     let server = TestServer::start(Config::default()).await;
     let (_, answer) = server.review(&review).await;
     assert_eq!(answer["response"]["allowed"], true);
-    assert_eq!(answer["response"]["patchType"], "JSONPatch");
+    assert_eq!(answer["response"].get("patch"), None, "{answer}");
     let warnings = answer["response"]["warnings"].to_string();
     assert!(warnings.contains("pss-fix cannot fix"), "{warnings}");
     assert!(answer["response"]["auditAnnotations"]["unfixable"].is_string());
+    server.stop().await.unwrap();
+
+    let partial = Config {
+        partial: true,
+        ..Config::default()
+    };
+    let server = TestServer::start(partial).await;
+    let (_, answer) = server.review(&review).await;
+    assert_eq!(answer["response"]["allowed"], true);
+    assert_eq!(answer["response"]["patchType"], "JSONPatch");
     server.stop().await.unwrap();
 
     let config = Config {

@@ -92,6 +92,7 @@ pub fn load_config(path: &Path, require_settings: bool) -> Result<(Config, bool)
 /// Lets the flags the user gave override the config.
 fn apply_flags(selection: &Selection, config: &mut Config) {
     config.safe_only |= selection.safe_only;
+    config.partial |= selection.partial;
     if let Some(uid) = selection.run_as_user {
         config.run_as_user = uid;
     }

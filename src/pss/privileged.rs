@@ -1,10 +1,10 @@
 //! `privileged` (baseline): no container may set `securityContext.privileged: true`.
 //! Remedy: set it to false.
 
+use super::fixer::Fixer;
 use super::message::containers_phrase;
 use super::pod::{child, Pod};
 use super::{Finding, Version};
-use crate::plan::fixer::Fixer;
 use serde_json::Value;
 
 pub const ID: &str = "privileged";

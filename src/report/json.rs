@@ -12,7 +12,9 @@
 //!   `level_source`: `flag`, `namespace` or `default` (namespace unknown).
 //!
 //! `patch` adds `patch` (RFC 6902 operations relative to the workload object: exactly what `fix`
-//! applies) and `unfixable` (`[{"check", "path", "reason", "line", "column"}]`).
+//! applies) and `unfixable` (`[{"check", "path", "reason", "line", "column"}]`), and for a
+//! workload that cannot reach its level and was left unchanged (no `--partial`), `withheld`
+//! (`[{"check", "level", "safety", "path", "description"}]`, the fixes not applied).
 //!
 //! `check` adds `line` and `column` of the workload, `violations`
 //! (`[{"check", "level", "path", "paths", "message", "line", "column"}]`, PSS violations as PSA judges
@@ -20,7 +22,7 @@
 //! (`[{"check", "path", "message", "line", "column"}]`, K01 hardening).
 
 use crate::manifest::{Enforce, LevelSource, Located, WorkloadReport};
-use crate::plan::{HardeningGap, Unfixable};
+use crate::plan::{Change, HardeningGap, Unfixable};
 use crate::pss::Violation;
 use serde::Serialize;
 use std::io::{self, Write};
@@ -96,6 +98,8 @@ pub struct PatchEntry<'a> {
     identity: Identity<'a>,
     patch: &'a json_patch::Patch,
     unfixable: &'a [Located<Unfixable>],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    withheld: &'a [Change],
 }
 
 impl<'a> PatchEntry<'a> {
@@ -104,6 +108,7 @@ impl<'a> PatchEntry<'a> {
             identity: Identity::new(file, workload),
             patch: &workload.patch,
             unfixable: &workload.unfixable,
+            withheld: &workload.withheld,
         }
     }
 }

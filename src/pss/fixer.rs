@@ -7,11 +7,9 @@
 //! edited in place. Either way, before the first edit in a subtree its original is saved, and
 //! the diff reads only those.
 
-use crate::config::Exemptions;
-use crate::plan::diff::Original;
-use crate::plan::{Change, Policy, Safety, Unfixable};
 use crate::pointer::{index_token, lookup, lookup_mut};
 use crate::pointer::{raw_tokens, tokens, unescape};
+use crate::policy::{Exemptions, Level, Policy, Safety};
 use crate::pss::catalog::Remedy;
 use crate::pss::pod::Pod;
 use crate::workload::{workload_kind, PodPointers};
@@ -42,6 +40,32 @@ const LINUX_ONLY: [&str; 12] = [
     "hostUsers",
 ];
 
+/// One change the plan makes.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Change {
+    /// Check id (upstream) or hardening id (`readOnlyRootFilesystem`, `resources`).
+    pub check: String,
+    /// The level that requires it; `None` for hardening.
+    pub level: Option<Level>,
+    pub safety: Safety,
+    /// JSON pointer the change is made at (relative to the workload).
+    pub path: String,
+    /// What was done, e.g. `set allowPrivilegeEscalation to false`.
+    pub description: String,
+}
+
+/// A violation the plan leaves, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct Unfixable {
+    pub check: String,
+    pub path: String,
+    pub reason: String,
+}
+
+/// A subtree saved before its first edit: its pointer (RFC 6901, relative to the workload)
+/// and its value then (`None`: it did not exist).
+pub type Original<'t> = (&'t str, Option<&'t Value>);
+
 /// The workload copy under repair.
 #[derive(Debug)]
 pub struct Fixer<'p> {
@@ -54,6 +78,9 @@ pub struct Fixer<'p> {
     pub(crate) refused: Vec<Unfixable>,
     /// The entries of `refused`, to keep each once in time linear in their number.
     refused_once: HashSet<Unfixable>,
+    /// Checks an exemption kept a remedy from (for a container or the whole workload): what
+    /// stays violated for them was chosen, and does not block the level.
+    pub(crate) exempted: Vec<String>,
     /// The original of every subtree an edit was made (or tried) in, disjoint, by pointer;
     /// empty until the first edit. Ordered, so that the saved subtrees inside a pointer are one
     /// range and the ones around it a few lookups: one edit per container of a pod with
@@ -71,6 +98,7 @@ impl<'p> Fixer<'p> {
             changes: Vec::new(),
             refused: Vec::new(),
             refused_once: HashSet::new(),
+            exempted: Vec::new(),
             originals: BTreeMap::new(),
         };
         fixer.windows = fixer.pod().is_some_and(|pod| pod.is_windows());
@@ -153,6 +181,14 @@ impl<'p> Fixer<'p> {
         containers.any(|name| self.exemptions().exempts_container(check, name))
     }
 
+    /// Records that an exemption keeps `check` violated at `path`.
+    pub fn refuse_exempted(&mut self, check: &str, path: &str, reason: &str) {
+        if !self.exempted.iter().any(|exempted| exempted == check) {
+            self.exempted.push(check.to_string());
+        }
+        self.refuse(check, path, reason);
+    }
+
     /// Records that `check` stays violated at `path`, and why.
     pub fn refuse(&mut self, check: &str, path: &str, reason: &str) {
         let entry = Unfixable {
@@ -178,7 +214,7 @@ impl<'p> Fixer<'p> {
             if self.exemptions().exempts_container(check, name) {
                 let source = self.exemptions().source.as_deref().unwrap_or("config");
                 let reason = format!("container \"{name}\" exempted by {source}");
-                self.refuse(check, path, &reason);
+                self.refuse_exempted(check, path, &reason);
                 return false;
             }
         }
@@ -365,37 +401,4 @@ fn ensure_object<'v>(root: &'v mut Value, pointer: &str) -> Option<&'v mut Map<S
         *current = Value::Object(Map::new());
     }
     current.as_object_mut()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Fixer;
-    use crate::plan::diff::diff;
-    use crate::pss::catalog::remedy;
-    use crate::pss::testing::policy;
-    use crate::pss::Level::Restricted;
-    use serde_json::json;
-    use std::borrow::Cow;
-
-    /// An edit around subtrees saved before takes their place with the true original, so the
-    /// diff of the originals is the whole diff, whatever the order of the edits.
-    #[test]
-    fn originals_stay_disjoint_and_true() {
-        let workload = json!({"a": {"b": {"c": 1}, "list": [1, 2, 3]}, "n": null});
-        let policy = policy(Restricted, "latest");
-        let set = remedy("hardening", "read-only-root-filesystem");
-        let mut fixer = Fixer::new(Cow::Owned(workload.clone()), &policy);
-        fixer.set("x", set, "/a/b", "d", json!(2), None);
-        fixer.set("x", set, "/a/new/deep", "k", json!(true), None);
-        fixer.set("x", set, "/a", "b", json!({"x": 1}), None);
-        fixer.remove("x", set, "/a/list/1", None);
-        fixer.set("x", set, "/n", "k", json!(1), None);
-        let saved: Vec<&str> = fixer.originals().map(|(at, _)| at).collect();
-        assert_eq!(saved, ["/a/b", "/a/list", "/a/new", "/n"]);
-        let c = json!({"c": 1});
-        assert_eq!(fixer.originals().next(), Some(("/a/b", Some(&c))));
-        let whole = diff([("", Some(&workload))], fixer.object());
-        assert_eq!(diff(fixer.originals(), fixer.object()), whole);
-        assert_eq!(whole.len(), 5);
-    }
 }

@@ -17,7 +17,6 @@
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // a tool: fail loudly, print results
 
 #[path = "../tests/util/webhook.rs"]
-#[allow(dead_code)]
 mod webhook_util;
 
 use rustls::pki_types::pem::PemObject as _;
@@ -47,7 +46,9 @@ fn options() -> Options {
         pid: None,
     };
     while let Some(flag) = args.next() {
-        let value = args.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        let value = args
+            .next()
+            .unwrap_or_else(|| panic!("{flag} needs a value"));
         match flag.as_str() {
             "--addr" => options.addr = value.parse().unwrap(),
             "--ca" => options.ca = value.into(),
@@ -60,7 +61,10 @@ fn options() -> Options {
     }
     assert!(options.addr.ip().is_loopback(), "loopback addresses only");
     assert!(options.seconds <= 300, "--seconds is at most 300");
-    assert!(options.connections <= 2_000, "--connections is at most 2000");
+    assert!(
+        options.connections <= 2_000,
+        "--connections is at most 2000"
+    );
     options
 }
 
@@ -81,7 +85,12 @@ fn tls(ca: &std::path::Path) -> tokio_rustls::TlsConnector {
 }
 
 /// One attacker: repeats its attack on a fresh connection until `stop`.
-async fn attacker(kind: &'static str, options: Arc<Options>, stop: Arc<AtomicBool>, sent: Arc<AtomicU64>) {
+async fn attacker(
+    kind: &'static str,
+    options: Arc<Options>,
+    stop: Arc<AtomicBool>,
+    sent: Arc<AtomicU64>,
+) {
     let connector = tls(&options.ca);
     let heavy = serde_json::to_vec(&webhook_util::admission_review(
         "CREATE",

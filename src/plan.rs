@@ -19,7 +19,7 @@
 pub mod diff;
 pub mod hardening;
 
-use crate::policy::Policy;
+use crate::policy::{Exemptions, Policy};
 use crate::pss::fixer::Fixer;
 pub use crate::pss::fixer::{Change, Unfixable};
 use crate::pss::Violation;
@@ -152,6 +152,37 @@ fn plan_cow(workload: Cow<'_, Value>, policy: &Policy) -> Plan {
     }
 }
 
+/// Why a finding of `check` at `paths` (pointers relative to `workload`) is exempted: the
+/// whole workload is, or every container the paths lie in is. `None`: the finding counts. The
+/// remedies honour the same exemptions, so `check` and `fix` agree.
+pub fn exemption(
+    workload: &Value,
+    check: &str,
+    paths: &[String],
+    exemptions: &Exemptions,
+) -> Option<String> {
+    let reason = || {
+        let source = exemptions.source.as_deref().unwrap_or("config");
+        format!("exempted by {source}")
+    };
+    if exemptions.exempts(check) {
+        return Some(reason());
+    }
+    if exemptions.containers.is_empty() || paths.is_empty() {
+        return None;
+    }
+    let pod = crate::pss::pod::Pod::of(workload)?;
+    let in_exempted_container = |path: &String| {
+        pod.containers().iter().any(|container| {
+            let at = container.at();
+            path.strip_prefix(&at)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+                && exemptions.exempts_container(check, container.name)
+        })
+    };
+    paths.iter().all(in_exempted_container).then(reason)
+}
+
 #[cfg(test)]
 mod tests {
     use crate::pss::testing::*;
@@ -194,8 +225,9 @@ mod tests {
         );
         pod["metadata"]["annotations"] = json!({"pss-fix.dev/skip": "hostNamespaces"});
         let workload = crate::workload::workloads(&pod).remove(0);
-        let policy =
-            crate::config::Config::default().policy_for(&workload, Baseline, version("latest"));
+        let policy = crate::config::Config::default()
+            .policy_for(&workload, Baseline, version("latest"))
+            .unwrap();
         let (plan, patched) = fix_with(&pod, &policy);
         assert_eq!(patched["spec"]["hostNetwork"], true);
         assert_eq!(
@@ -212,8 +244,9 @@ mod tests {
         pod["spec"]["containers"][0]["resources"] =
             json!({"requests": {"cpu": "2"}, "limits": {"memory": "64Mi"}});
         let workload = crate::workload::workloads(&pod).remove(0);
-        let policy =
-            crate::config::Config::default().policy_for(&workload, Restricted, version("latest"));
+        let policy = crate::config::Config::default()
+            .policy_for(&workload, Restricted, version("latest"))
+            .unwrap();
         assert_eq!(plan_gaps(&pod, &policy), ["resources"]);
         let (plan, patched) = fix_with(&pod, &policy);
         let container = &patched["spec"]["containers"][0];
@@ -300,9 +333,42 @@ mod tests {
         pod["spec"]["securityContext"] = json!({"runAsNonRoot": true});
         pod["spec"]["containers"][0]["securityContext"] = json!({});
         let workload = crate::workload::workloads(&pod).remove(0);
-        let policy =
-            crate::config::Config::default().policy_for(&workload, Restricted, version("latest"));
+        let policy = crate::config::Config::default()
+            .policy_for(&workload, Restricted, version("latest"))
+            .unwrap();
         let (plan, _) = fix_with(&pod, &policy);
         assert_eq!(ops(&plan), ["add /spec/containers/0/resources"]);
+    }
+
+    #[test]
+    fn a_finding_is_exempted_only_where_every_place_is() {
+        let pod = pod(json!({"containers": [
+            {"name": "a", "securityContext": {"privileged": true}},
+            {"name": "b", "securityContext": {"privileged": true}}]}));
+        let paths = |indexes: &[usize]| -> Vec<String> {
+            indexes
+                .iter()
+                .map(|i| format!("/spec/containers/{i}/securityContext/privileged"))
+                .collect()
+        };
+        let mut exemptions = crate::policy::Exemptions {
+            containers: vec![("a".to_string(), ["privileged".to_string()].into())],
+            ..Default::default()
+        };
+        let exemption = |paths: &[String], exemptions: &crate::policy::Exemptions| {
+            super::exemption(&pod, "privileged", paths, exemptions)
+        };
+        assert_eq!(
+            exemption(&paths(&[0]), &exemptions).as_deref(),
+            Some("exempted by config")
+        );
+        assert_eq!(exemption(&paths(&[0, 1]), &exemptions), None);
+        assert_eq!(exemption(&[], &exemptions), None);
+        exemptions.controls.insert("all".to_string());
+        exemptions.source = Some("pss-fix.dev/skip".to_string());
+        assert_eq!(
+            exemption(&paths(&[0, 1]), &exemptions).as_deref(),
+            Some("exempted by pss-fix.dev/skip")
+        );
     }
 }

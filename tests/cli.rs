@@ -753,7 +753,8 @@ fn config_file_in_the_current_directory_is_read() {
     let output = dir.command(&["check", "app.yaml"]).output().expect("runs");
     assert_eq!(output.status.code(), Some(2));
     assert!(
-        stderr(&output).starts_with("pss-fix: .pss-fix.yaml: "),
+        stderr(&output)
+            .starts_with("pss-fix: .pss-fix.yaml:1:1: config field `levle`: unknown field `levle`"),
         "{}",
         stderr(&output)
     );

@@ -18,7 +18,9 @@ use webhook_util::*;
 /// The engine's own patch for `object` under `config` (what `pss-fix patch` computes, I6).
 fn engine_patch(object: &Value, config: &Config) -> json_patch::Patch {
     let workload = workload::workloads(object).remove(0);
-    let policy = config.policy_for(&workload, Level::Restricted, Version::Latest);
+    let policy = config
+        .policy_for(&workload, Level::Restricted, Version::Latest)
+        .expect("the skip annotations name controls");
     plan::plan(object, &policy).patch
 }
 

@@ -3,7 +3,9 @@
 //! `check` writes one line per finding, in the form compilers and editors jump to:
 //! `FILE:LINE:COL: KIND/NAMESPACE/NAME [LEVEL VERSION]: CHECK: MESSAGE`, where the bracket says
 //! which level the workload was held to (`restricted latest`, `baseline v1.25`); K01 hardening
-//! gaps have `[hardening]` there instead, so they read as their own kind of finding.
+//! gaps have `[hardening]` there instead, so they read as their own kind of finding. Findings an
+//! exemption covers come last, the reason added in the bracket
+//! (`[restricted latest, exempted by config]`); they do not count.
 //!
 //! `fix` explains each workload it changed or could not fully fix: a heading
 //! `FILE:LINE:COL: KIND/NAMESPACE/NAME [LEVEL VERSION, FROM]`, then one line per change
@@ -28,9 +30,12 @@ pub fn write_findings(
     let held_to = enforce_name(workload.held_to.enforce);
     for found in workload.findings() {
         let label = finding_label(&found, &held_to);
+        let exempted = found
+            .exempted
+            .map_or(String::new(), |reason| format!(", {reason}"));
         writeln!(
             out,
-            "{file}:{}:{}: {name} [{label}]: {}: {}",
+            "{file}:{}:{}: {name} [{label}{exempted}]: {}: {}",
             found.line, found.column, found.check, found.message
         )?;
     }
@@ -167,5 +172,18 @@ them)\n  withheld allowPrivilegeEscalation (restricted, safe) at "
         workload.changes.clear();
         workload.unfixable.clear();
         assert_eq!(render(|out| write_explanation(out, "a", &workload)), "");
+    }
+
+    #[test]
+    fn exempted_findings_come_last_with_the_reason() {
+        let workload = crate::report::fixtures::exempted_deployment();
+        let text = render(|out| write_findings(out, "app.yaml", &workload));
+        assert!(
+            text.ends_with(
+                "app.yaml:30:9: Deployment/shop/web [restricted v1.30, exempted by \
+pss-fix.dev/skip]: hostPathVolumes: hostPathVolumes is not allowed\n"
+            ),
+            "{text}"
+        );
     }
 }

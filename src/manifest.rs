@@ -6,7 +6,7 @@
 //! findings get their FILE:LINE:COL. It knows nothing of paths, output formats or exit codes.
 
 use crate::config::{Config, LevelChoice};
-use crate::plan::{self, Change, HardeningGap, Plan, Unfixable};
+use crate::plan::{self, Change, HardeningGap, Note, Plan, Unfixable};
 use crate::policy::Exemptions;
 use crate::pss::{self, Level, Version, Violation};
 use crate::workload;
@@ -162,6 +162,8 @@ pub struct WorkloadReport {
     pub blocked: bool,
     /// Changes left out because the workload cannot reach its level (see [`Plan::withheld`]).
     pub withheld: Vec<Change>,
+    /// Advice (see [`Plan::notes`]).
+    pub notes: Vec<Note>,
     pub unfixable: Vec<Located<Unfixable>>,
     pub violations: Vec<Located<Violation>>,
     pub hardening_gaps: Vec<Located<HardeningGap>>,
@@ -292,6 +294,7 @@ fn judge(
                 violations: Vec::new(),
                 blocked: false,
                 withheld: Vec::new(),
+                notes: Vec::new(),
             },
             Vec::new(),
             Exemptions::default(),
@@ -348,6 +351,7 @@ fn judge(
         changes: plan.changes,
         blocked: plan.blocked,
         withheld: plan.withheld,
+        notes: plan.notes,
     })
 }
 

@@ -6,6 +6,7 @@
 //! The judge of every fix is the chart rendered again by helm and checked by `pss-fix check`
 //! at the level asked for. `SNAPSHOTS=overwrite` rewrites the expected values files.
 
+use crate::util::e2e::Oracle;
 use crate::util::{self, Dir};
 use std::fs;
 use std::io::Write;
@@ -79,7 +80,8 @@ fn template(dir: &Dir, helm: &Path, chart: &str, args: &[&str]) -> String {
 }
 
 /// `pss-fix check --level LEVEL -` on `stream`: its exit code and its PSS findings (K01
-/// hardening gaps left out: they are listed, but do not fail a level).
+/// hardening gaps left out: they are listed, but do not fail a level). When pss-fix passes
+/// the stream, the upstream PSA library must allow each of its workloads too.
 fn check(dir: &Dir, stream: &str, level: &str) -> (i32, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_pss-fix"))
         .current_dir(dir.path())
@@ -100,7 +102,39 @@ fn check(dir: &Dir, stream: &str, level: &str) -> (i32, String) {
         .filter(|line| !line.contains("[hardening]"))
         .map(|line| format!("{line}\n"))
         .collect();
-    (output.status.code().unwrap_or(-1), violations)
+    let code = output.status.code().unwrap_or(-1);
+    if code == 0 {
+        upstream_allows(stream, level);
+    }
+    (code, violations)
+}
+
+/// Asserts that the upstream PSA library (`psa-oracle`) allows every workload of `stream` at
+/// `level` and the latest version.
+fn upstream_allows(stream: &str, level: &str) {
+    let Some(mut oracle) = Oracle::start("helm: upstream PSA verdict") else {
+        return;
+    };
+    let policy = format!("{level}:latest");
+    let requests: Vec<serde_json::Value> = util::documents(stream)
+        .into_iter()
+        .filter(|object| {
+            let kind = object["kind"].as_str().unwrap_or_default();
+            kind == "Pod"
+                || object["spec"]["template"].is_object()
+                || object["spec"]["jobTemplate"].is_object()
+        })
+        .map(|object| serde_json::json!({"object": object, "policies": [policy]}))
+        .collect();
+    assert!(!requests.is_empty(), "no workload rendered");
+    for (request, verdict) in requests.iter().zip(oracle.judge(&requests)) {
+        assert_eq!(
+            verdict["results"][0]["allowed"],
+            serde_json::json!(true),
+            "upstream PSA forbids {}: {verdict}",
+            request["object"]["metadata"]["name"]
+        );
+    }
 }
 
 /// The value at `pointer` of the first document of the file at `path`.

@@ -60,7 +60,7 @@ impl Configs {
             errors: Vec::new(),
         };
         if let Some(path) = explicit {
-            configs.loaded.push(load(path)?);
+            configs.loaded.push(load(path, false)?);
         }
         Ok(configs)
     }
@@ -84,7 +84,7 @@ impl Configs {
             let candidate = here.join(CONFIG_FILE);
             if candidate.is_file() {
                 let shown = relative_to(&candidate, &self.current_dir);
-                break match load(&shown) {
+                break match load(&shown, false) {
                     Ok(loaded) => {
                         self.loaded.push(loaded);
                         Some(self.loaded.len() - 1)
@@ -141,7 +141,7 @@ impl Configs {
 }
 
 /// Reads a config file (YAML or JSON), with its excludes compiled relative to its directory.
-pub fn load(path: &Path) -> Result<Loaded, InputError> {
+pub fn load(path: &Path, require_settings: bool) -> Result<Loaded, InputError> {
     let name = path.display().to_string();
     let text = inputs::read_file(path)?;
     let stream = yaml::Stream::parse(&text).map_err(|error| InputError {
@@ -149,10 +149,27 @@ pub fn load(path: &Path) -> Result<Loaded, InputError> {
         position: Some((error.line, error.column)),
         message: error.message,
     })?;
-    let value = stream
-        .documents()
-        .first()
-        .map_or(&Value::Null, |document| document.value());
+    // One document: a second would be ignored. With `require_settings` (the webhook's config,
+    // mounted from a ConfigMap) also not empty: that is a broken mount or template more
+    // likely than a wish for every default.
+    let value = match stream.documents() {
+        [] if !require_settings => &Value::Null,
+        [document] if !require_settings || !document.value().is_null() => document.value(),
+        documents => {
+            return Err(InputError {
+                name,
+                position: None,
+                message: format!(
+                    "a config file holds exactly one YAML document with settings, found {}",
+                    match documents.len() {
+                        0 => "none".to_owned(),
+                        1 => "an empty one".to_owned(),
+                        n => format!("{n} documents"),
+                    }
+                ),
+            })
+        }
+    };
     let config = Config::from_value(value).map_err(|error| InputError {
         name: name.clone(),
         position: Some(stream.location(0, error.pointer())),

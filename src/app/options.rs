@@ -96,7 +96,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("c.yaml");
         std::fs::write(&path, text).expect("write");
-        configs::load(&path).expect("valid config")
+        configs::load(&path, false).expect("valid config")
     }
 
     #[test]
@@ -158,7 +158,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("c.yaml");
         std::fs::write(&config, "levle: baseline\n").expect("write");
-        let error = configs::load(&config).expect_err("bad");
+        let error = configs::load(&config, false).expect_err("bad");
         let name = config.display().to_string();
         assert!(
             error.to_string().starts_with(&format!("{name}:1:1: ")),

@@ -10,8 +10,8 @@
 //! Remedies act on a [`crate::plan::fixer::Fixer`] (the workload copy a plan edits); their
 //! names, kinds and safety tags come from the catalog in `patches/` ([`catalog`]). Checks
 //! see the pod as the API server does after the defaulting that matters to PSA
-//! ([`pod`]): a volume without a source is an emptyDir, a hostNetwork Pod's ports get
-//! `hostPort = containerPort`.
+//! ([`pod`]): a volume without a source is an emptyDir, a hostNetwork pod's ports get
+//! `hostPort = containerPort` (templates included: their Pods are defaulted).
 
 pub mod allow_privilege_escalation;
 pub mod app_armor_profile;

@@ -1,5 +1,5 @@
 //! Configuration: the `.pss-fix.yaml` schema and the flags that override it, resolved into a
-//! [`crate::plan::Policy`] per workload. Reads an already-parsed value (the CLI parses the
+//! [`Policy`] per workload. Reads an already-parsed value (the CLI parses the
 //! YAML); knows no files.
 //!
 //! ```yaml
@@ -32,14 +32,9 @@
 //! same ids; it is read from the workload's own metadata and from its pod template's
 //! metadata, and both lists apply.
 
-use crate::plan::Policy;
-use crate::pss::{Level, Version};
+use crate::policy::{ExemptionRule, Exemptions, Hardening, Level, Policy, Resources, Version};
 use crate::workload::Workload;
 use serde_json::{Map, Value};
-use std::collections::BTreeSet;
-
-/// Annotation naming the controls not to fix in one workload.
-pub const SKIP_ANNOTATION: &str = "pss-fix.dev/skip";
 
 /// The config key of the default level; callers that treat an unset default differently
 /// (files: restricted, the webhook: privileged) look for it.
@@ -61,115 +56,12 @@ pub enum Error {
     Unknown { field: String },
 }
 
-/// Resource quantities for one of `requests` or `limits`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Quantities {
-    pub cpu: String,
-    pub memory: String,
-}
-
-/// Default resources set where a container has none.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Resources {
-    pub requests: Quantities,
-    pub limits: Quantities,
-}
-
-impl Default for Resources {
-    fn default() -> Self {
-        Resources {
-            requests: Quantities {
-                cpu: "100m".to_string(),
-                memory: "128Mi".to_string(),
-            },
-            limits: Quantities {
-                cpu: "500m".to_string(),
-                memory: "512Mi".to_string(),
-            },
-        }
-    }
-}
-
-/// K01 hardening options, resolved for one plan.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Hardening {
-    pub read_only_root_filesystem: bool,
-    pub default_resources: bool,
-    pub resources: Resources,
-}
-
-/// Controls exempted from fixing in one workload (config and annotation merged).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Exemptions {
-    /// Ids exempted for the whole workload (lower case, as written).
-    pub controls: BTreeSet<String>,
-    /// `(container name, ids)` exempted for one container; empty ids: every control.
-    pub containers: Vec<(String, BTreeSet<String>)>,
-    /// Where the exemption came from, for the unfixable reason.
-    pub source: Option<String>,
-}
-
-impl Exemptions {
-    /// Whether `check` (an upstream or hardening id) is exempted for the whole workload.
-    pub fn exempts(&self, check: &str) -> bool {
-        matches_any(&self.controls, check)
-    }
-
-    /// Whether `check` is exempted for the container named `container`.
-    pub fn exempts_container(&self, check: &str, container: &str) -> bool {
-        self.exempts(check)
-            || self
-                .containers
-                .iter()
-                .any(|(name, ids)| name == container && (ids.is_empty() || matches_any(ids, check)))
-    }
-}
-
-/// Short names people write for a control, as in the issue's own example
-/// (`pss-fix.dev/skip: "seccomp,capabilities"`).
-const ALIASES: [(&str, &str); 4] = [
-    ("seccomp", "seccompprofile"),
-    ("apparmor", "apparmorprofile"),
-    ("selinux", "selinuxoptions"),
-    ("hostprocess", "windowshostprocess"),
-];
-
-fn matches_any(ids: &BTreeSet<String>, check: &str) -> bool {
-    if ids.is_empty() {
-        // The common case, asked for every field a remedy sets: no lowercase copy.
-        return false;
-    }
-    let check = check.to_ascii_lowercase();
-    let control = check
-        .strip_suffix("_baseline")
-        .or_else(|| check.strip_suffix("_restricted"))
-        .unwrap_or(&check);
-    ids.iter().any(|id| {
-        let id = ALIASES
-            .iter()
-            .find(|(alias, _)| alias == id)
-            .map_or(id.as_str(), |(_, full)| full);
-        id == "all" || id == check || id == control
-    })
-}
-
 /// How the level is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LevelChoice {
-    Fixed(crate::pss::Level),
+    Fixed(Level),
     /// From the workload's Namespace labels `pod-security.kubernetes.io/enforce[-version]`.
     Namespace,
-}
-
-/// One exemption rule of the config file.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ExemptionRule {
-    pub namespace: Option<String>,
-    pub kind: Option<String>,
-    pub name: Option<String>,
-    pub container: Option<String>,
-    /// Lower-case ids; empty: every control.
-    pub controls: BTreeSet<String>,
 }
 
 /// The whole configuration. Fields are public so CLI flags can override them.
@@ -277,29 +169,6 @@ impl Config {
     /// workload and from its `pss-fix.dev/skip` annotations.
     pub fn policy_for(&self, workload: &Workload, level: Level, version: Version) -> Policy {
         let restricted = level == Level::Restricted;
-        let mut exemptions = Exemptions::default();
-        let mut sources = Vec::new();
-        for rule in self.exemptions.iter().filter(|rule| rule.matches(workload)) {
-            match &rule.container {
-                Some(container) => exemptions
-                    .containers
-                    .push((container.clone(), rule.controls.clone())),
-                None if rule.controls.is_empty() => {
-                    exemptions.controls.insert("all".to_string());
-                }
-                None => exemptions.controls.extend(rule.controls.iter().cloned()),
-            }
-            sources.push("config");
-        }
-        let annotated = skip_annotations(workload);
-        if !annotated.is_empty() {
-            exemptions.controls.extend(annotated);
-            sources.push(SKIP_ANNOTATION);
-        }
-        sources.dedup();
-        if !sources.is_empty() {
-            exemptions.source = Some(sources.join(" and "));
-        }
         Policy {
             level,
             version,
@@ -310,37 +179,9 @@ impl Config {
                 default_resources: self.default_resources.unwrap_or(restricted),
                 resources: self.resources.clone(),
             },
-            exemptions,
+            exemptions: Exemptions::for_workload(&self.exemptions, workload),
         }
     }
-}
-
-impl ExemptionRule {
-    fn matches(&self, workload: &Workload) -> bool {
-        let same = |want: &Option<String>, have: Option<&str>| {
-            want.as_deref().is_none_or(|want| Some(want) == have)
-        };
-        same(&self.namespace, workload.namespace.as_deref())
-            && same(&self.kind, Some(workload.kind.as_str()))
-            && same(&self.name, workload.name.as_deref())
-    }
-}
-
-/// The ids of `pss-fix.dev/skip` on the workload's metadata and its pod template's metadata.
-fn skip_annotations(workload: &Workload) -> BTreeSet<String> {
-    let mut pointers = vec!["/metadata"];
-    if let Some(pod) = workload.pod_pointers() {
-        pointers.push(pod.metadata);
-    }
-    pointers.dedup();
-    pointers
-        .into_iter()
-        .filter_map(|pointer| crate::pointer::lookup(workload.object, pointer))
-        .filter_map(|metadata| metadata.get("annotations")?.get(SKIP_ANNOTATION)?.as_str())
-        .flat_map(|list| list.split(','))
-        .map(|id| id.trim().to_ascii_lowercase())
-        .filter(|id| !id.is_empty())
-        .collect()
 }
 
 fn read_hardening(value: &Value, config: &mut Config) -> Result<(), Error> {
@@ -386,7 +227,7 @@ fn check_request_within_limit(resources: &Resources) -> Result<(), Error> {
         ),
     ];
     for (name, request, limit) in pairs {
-        if crate::plan::quantity::parse(request) > crate::plan::quantity::parse(limit) {
+        if crate::policy::quantity::parse(request) > crate::policy::quantity::parse(limit) {
             return Err(Error::Invalid {
                 field: format!("hardening.resources.requests.{name}"),
                 value: request.clone(),
@@ -426,7 +267,7 @@ fn quantity_string(value: &Value, field: &str) -> Result<String, Error> {
         Value::Number(number) => number.to_string(),
         _ => return Err(invalid(field, value, "expected a resource quantity")),
     };
-    match crate::plan::quantity::parse(&text) {
+    match crate::policy::quantity::parse(&text) {
         Some(_) => Ok(text),
         None => Err(invalid(
             field,
@@ -491,7 +332,9 @@ fn strings(value: &Value, field: &str) -> Result<Vec<String>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::SKIP_ANNOTATION;
     use serde_json::json;
+    use std::collections::BTreeSet;
 
     fn workload(object: &Value) -> Workload<'_> {
         crate::workload::workloads(object).remove(0)

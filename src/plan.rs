@@ -12,58 +12,14 @@
 //! empty plan.
 
 pub mod diff;
-pub mod fixer;
 pub mod hardening;
-pub mod quantity;
 
-use crate::pss::{Level, Version, Violation};
+use crate::policy::Policy;
+use crate::pss::fixer::Fixer;
+pub use crate::pss::fixer::{Change, Unfixable};
+use crate::pss::Violation;
 use serde_json::Value;
 use std::borrow::Cow;
-
-/// Whether applying a remedy can change what the workload does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Safety {
-    Safe,
-    ChangesBehaviour,
-}
-
-/// Everything that decides a plan for one workload (resolved: no `namespace` level here).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Policy {
-    pub level: Level,
-    pub version: Version,
-    /// Apply only remedies tagged [`Safety::Safe`].
-    pub safe_only: bool,
-    /// UID set with runAsNonRoot when no non-zero runAsUser is set.
-    pub run_as_user: i64,
-    /// K01 hardening (readOnlyRootFilesystem, default resources).
-    pub hardening: crate::config::Hardening,
-    /// Controls and containers exempted (config file and workload annotation merged).
-    pub exemptions: crate::config::Exemptions,
-}
-
-/// One change the plan makes.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Change {
-    /// Check id (upstream) or hardening id (`readOnlyRootFilesystem`, `resources`).
-    pub check: String,
-    /// The level that requires it; `None` for hardening.
-    pub level: Option<Level>,
-    pub safety: Safety,
-    /// JSON pointer the change is made at (relative to the workload).
-    pub path: String,
-    /// What was done, e.g. `set allowPrivilegeEscalation to false`.
-    pub description: String,
-}
-
-/// A violation the plan leaves, with the reason.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Unfixable {
-    pub check: String,
-    pub path: String,
-    pub reason: String,
-}
 
 /// The plan for one workload.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,7 +64,7 @@ fn plan_cow(workload: Cow<'_, Value>, policy: &Policy) -> Plan {
     // Tests hold every patch to the diff of the whole workload.
     #[cfg(debug_assertions)]
     let whole = workload.clone().into_owned();
-    let mut fixer = fixer::Fixer::new(workload, policy);
+    let mut fixer = Fixer::new(workload, policy);
     for violation in &violations {
         if policy.exemptions.exempts(&violation.check) {
             let source = policy.exemptions.source.as_deref().unwrap_or("config");
@@ -184,12 +140,14 @@ mod tests {
         let mut policy = policy(Restricted, "latest");
         policy.safe_only = true;
         let (plan, patched) = fix_with(&pod, &policy);
-        assert!(plan.changes.iter().all(|c| c.safety == super::Safety::Safe));
-        assert_eq!(patched["spec"]["hostPID"], true);
         assert!(plan
-            .unfixable
+            .changes
             .iter()
-            .any(|u| u.check == "hostNamespaces" && u.reason == super::fixer::SAFE_ONLY_REASON));
+            .all(|c| c.safety == crate::policy::Safety::Safe));
+        assert_eq!(patched["spec"]["hostPID"], true);
+        assert!(plan.unfixable.iter().any(
+            |u| u.check == "hostNamespaces" && u.reason == crate::pss::fixer::SAFE_ONLY_REASON
+        ));
         assert!(plan.unfixable.iter().any(|u| u.check == "privileged"));
         // Safe remedies still run.
         assert_eq!(
@@ -274,7 +232,7 @@ mod tests {
         assert_eq!(plan.violations.len(), 1);
     }
 
-    fn plan_gaps(pod: &serde_json::Value, policy: &super::Policy) -> Vec<String> {
+    fn plan_gaps(pod: &serde_json::Value, policy: &crate::policy::Policy) -> Vec<String> {
         super::hardening::gaps(pod, &policy.hardening)
             .into_iter()
             .map(|g| g.check)

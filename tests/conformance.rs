@@ -122,7 +122,7 @@ fn checker_and_fixer_agree_with_upstream_fixtures() {
                 plan.unfixable
             ));
         }
-        let safe = pss_fix::plan::Policy {
+        let safe = pss_fix::policy::Policy {
             safe_only: true,
             ..policy.clone()
         };

@@ -14,6 +14,7 @@ mod docs;
 mod e2e_psa;
 mod fuzz_regressions;
 mod golden;
+mod layers;
 mod plan_properties;
 mod pss_oracle;
 mod webhook;

@@ -8,8 +8,10 @@
 //! Linux-only fields, and `safe_only` plans only make safe changes.
 
 use proptest::prelude::*;
-use pss_fix::config::{Config, ExemptionRule};
-use pss_fix::plan::{hardening, plan, Plan, Safety};
+use pss_fix::config::Config;
+use pss_fix::plan::{hardening, plan, Plan};
+use pss_fix::policy::ExemptionRule;
+use pss_fix::policy::Safety;
 use pss_fix::pss::{self, pod::Pod, Level, Version};
 use pss_fix::workload::workloads;
 use serde_json::{json, Map, Value};

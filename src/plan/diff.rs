@@ -9,15 +9,12 @@
 //! comparing all of it is needed.
 
 use crate::pointer::{index_token, push_index, push_token, tokens};
+use crate::pss::fixer::Original;
 use json_patch::jsonptr::PointerBuf;
 use json_patch::{AddOperation, PatchOperation, RemoveOperation, ReplaceOperation};
 use serde_json::Value;
 use std::borrow::Cow;
 use std::cmp::Ordering;
-
-/// A subtree saved before its first edit: its pointer (RFC 6901, relative to the workload)
-/// and its value then (`None`: it did not exist).
-pub type Original = (String, Option<Value>);
 
 /// The operations that turn the workload into `new`, which equals it outside the `originals`
 /// (disjoint subtrees, in any order).
@@ -251,7 +248,12 @@ fn removed_indices(before: &[Value], after: &[Value]) -> Option<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::diff;
+    use crate::pss::catalog::remedy;
+    use crate::pss::fixer::Fixer;
+    use crate::pss::testing::policy;
+    use crate::pss::Level::Restricted;
     use serde_json::json;
+    use std::borrow::Cow;
 
     fn whole(old: &serde_json::Value, new: &serde_json::Value) -> Vec<json_patch::PatchOperation> {
         diff(&[(String::new(), Some(old.clone()))], new)
@@ -384,5 +386,30 @@ mod tests {
         let new = json!({"securityContext": {"runAsNonRoot": true}});
         assert_eq!(applied(&old, &new), new);
         assert_eq!(whole(&old, &new).len(), 1);
+    }
+
+    /// An edit around subtrees saved before takes their place with the true original, so the
+    /// diff of the originals is the whole diff, whatever the order of the edits.
+    #[test]
+    fn originals_stay_disjoint_and_true() {
+        let workload = json!({"a": {"b": {"c": 1}, "list": [1, 2, 3]}, "n": null});
+        let policy = policy(Restricted, "latest");
+        let set = remedy("hardening", "read-only-root-filesystem");
+        let mut fixer = Fixer::new(Cow::Owned(workload.clone()), &policy);
+        fixer.set("x", set, "/a/b", "d", json!(2), None);
+        fixer.set("x", set, "/a/new/deep", "k", json!(true), None);
+        fixer.set("x", set, "/a", "b", json!({"x": 1}), None);
+        fixer.remove("x", set, "/a/list/1", None);
+        fixer.set("x", set, "/n", "k", json!(1), None);
+        let saved: Vec<&str> = fixer
+            .originals()
+            .iter()
+            .map(|(at, _)| at.as_str())
+            .collect();
+        assert_eq!(saved, ["/a/new", "/a/b", "/a/list", "/n"]);
+        assert_eq!(fixer.originals()[1].1, Some(json!({"c": 1})));
+        let whole = diff(&[(String::new(), Some(workload))], fixer.object());
+        assert_eq!(diff(fixer.originals(), fixer.object()), whole);
+        assert_eq!(whole.len(), 5);
     }
 }

@@ -6,10 +6,10 @@
 //! Windows pods get no `readOnlyRootFilesystem` (Linux-only); ephemeral containers get no
 //! resources (the API forbids them).
 
-use super::fixer::Fixer;
-use super::quantity;
 use super::HardeningGap;
-use crate::config::{Hardening, Resources};
+use crate::policy::quantity;
+use crate::policy::{Hardening, Resources};
+use crate::pss::fixer::Fixer;
 use crate::pss::pod::{child, Container, Pod};
 use serde_json::Value;
 

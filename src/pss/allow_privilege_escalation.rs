@@ -3,10 +3,10 @@
 //! Remedy: set it to false per container (it has no pod-level field), unless the container
 //! stays privileged or adds CAP_SYS_ADMIN, which the API server rejects together with it.
 
+use super::fixer::Fixer;
 use super::message::containers_phrase;
 use super::pod::{child, Container, Pod};
 use super::{Finding, Version};
-use crate::plan::fixer::Fixer;
 use serde_json::Value;
 
 pub const ID: &str = "allowPrivilegeEscalation";

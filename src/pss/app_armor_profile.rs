@@ -4,10 +4,10 @@
 //! `runtime/default` or `localhost/*`.
 //! Remedy: type RuntimeDefault, annotation `runtime/default` (Localhost is left alone).
 
+use super::fixer::Fixer;
 use super::message::{go_quote, join_quote, pluralize, setters_phrase, sorted_set};
 use super::pod::{child, profile_type, Pod};
 use super::{Finding, Version};
-use crate::plan::fixer::Fixer;
 use serde_json::Value;
 
 pub const ID: &str = "appArmorProfile";

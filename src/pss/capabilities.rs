@@ -5,10 +5,10 @@
 //! Remedies: remove the disallowed `add` entries (the whole `add` when none stays); add `ALL`
 //! to `drop`, keeping existing drops.
 
+use super::fixer::Fixer;
 use super::message::{containers_phrase, join_quote, sorted_set};
 use super::pod::{item, Container, Pod};
 use super::{Finding, Version};
-use crate::plan::fixer::Fixer;
 use serde_json::Value;
 
 pub const BASELINE_ID: &str = "capabilities_baseline";

@@ -3,7 +3,7 @@
 //! `unfixable`), a safety tag and the description shown to users. Code decides *where* a
 //! remedy applies; the catalog decides what it is called and whether it is safe.
 
-use crate::plan::Safety;
+use crate::policy::Safety;
 use std::sync::OnceLock;
 
 /// One remedy of a control.

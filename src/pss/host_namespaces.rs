@@ -1,9 +1,9 @@
 //! `hostNamespaces` (baseline): `hostNetwork`, `hostPID` and `hostIPC` must not be true.
 //! Remedy: set each to false (changes behaviour: the pod leaves the host's namespace).
 
+use super::fixer::Fixer;
 use super::pod::{child, Pod};
 use super::{Finding, Version};
-use crate::plan::fixer::Fixer;
 use serde_json::Value;
 
 pub const ID: &str = "hostNamespaces";
@@ -61,6 +61,6 @@ mod tests {
         assert!(plan
             .changes
             .iter()
-            .all(|c| c.safety == crate::plan::Safety::ChangesBehaviour));
+            .all(|c| c.safety == crate::policy::Safety::ChangesBehaviour));
     }
 }

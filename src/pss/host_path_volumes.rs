@@ -1,10 +1,10 @@
 //! `hostPathVolumes` (baseline; at restricted, `restrictedVolumes` replaces it): no hostPath
 //! volumes. Unfixable: removing a volume changes what the workload mounts.
 
+use super::fixer::Fixer;
 use super::message::{join_quote, pluralize};
 use super::pod::{set, Pod};
 use super::{Finding, Version};
-use crate::plan::fixer::Fixer;
 
 pub const ID: &str = "hostPathVolumes";
 

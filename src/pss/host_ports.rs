@@ -5,10 +5,10 @@
 //! the check reports what the Pod will carry. Remedy: remove the `hostPort` fields; unfixable
 //! while hostNetwork stays (its pods get every hostPort back from defaulting).
 
+use super::fixer::Fixer;
 use super::message::{containers_phrase, pluralize, sorted_set};
 use super::pod::Pod;
 use super::{Finding, Version};
-use crate::plan::fixer::Fixer;
 use serde_json::Value;
 
 pub const ID: &str = "hostPorts";

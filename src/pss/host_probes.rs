@@ -2,10 +2,10 @@
 //! set `httpGet.host` or `tcpSocket.host`. Remedy: remove the host field (the handler then
 //! targets the pod's own IP, which is what a probe is for).
 
+use super::fixer::Fixer;
 use super::message::{containers_phrase, join_quote, pluralize, sorted_set};
 use super::pod::Pod;
 use super::{Finding, Version};
-use crate::plan::fixer::Fixer;
 use serde_json::Value;
 
 pub const ID: &str = "hostProbesAndHostLifecycle";

@@ -7,16 +7,18 @@
 //! one) and message wording follow upstream, so a message here reads as PSA's would.
 //!
 //! Each control module holds its check and its remedy, so a reader finds both in one place.
-//! Remedies act on a [`crate::plan::fixer::Fixer`] (the workload copy a plan edits); their
-//! names, kinds and safety tags come from the catalog in `patches/` ([`catalog`]). Checks
-//! see the pod as the API server does after the defaulting that matters to PSA
-//! ([`pod`]): a volume without a source is an emptyDir, a hostNetwork pod's ports get
-//! `hostPort = containerPort` (templates included: their Pods are defaulted).
+//! Remedies act on a [`fixer::Fixer`] (the workload copy a plan edits), so they need nothing
+//! from `plan`; their names, kinds and safety tags come from the catalog in `patches/`
+//! ([`catalog`]). Levels and versions are the policy's vocabulary ([`crate::policy`]) and are
+//! re-exported here. Checks see the pod as the API server does after the defaulting that
+//! matters to PSA ([`pod`]): a volume without a source is an emptyDir, a hostNetwork pod's
+//! ports get `hostPort = containerPort` (templates included: their Pods are defaulted).
 
 pub mod allow_privilege_escalation;
 pub mod app_armor_profile;
 pub mod capabilities;
 pub mod catalog;
+pub mod fixer;
 pub mod host_namespaces;
 pub mod host_path_volumes;
 pub mod host_ports;
@@ -35,118 +37,15 @@ pub mod sysctls;
 pub mod testing;
 pub mod windows_host_process;
 
-use crate::plan::fixer::Fixer;
+pub use crate::policy::{Level, ParseError, Version, NEWEST_MINOR};
+use fixer::Fixer;
 use pod::Pod;
 use serde_json::Value;
-use std::fmt;
-use std::str::FromStr;
-
-/// The newest PSS version this build knows (`latest` resolves to it; so does any newer
-/// `v1.N`, as upstream evaluates a version with the newest check implementation not newer
-/// than it).
-pub const NEWEST_MINOR: u32 = 37;
 
 /// Namespace label holding the enforced level.
 pub const ENFORCE_LABEL: &str = "pod-security.kubernetes.io/enforce";
 /// Namespace label holding the enforced version.
 pub const ENFORCE_VERSION_LABEL: &str = "pod-security.kubernetes.io/enforce-version";
-
-/// A PSS level. `privileged` allows everything and so is never checked.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    Baseline,
-    Restricted,
-}
-
-/// A PSS version: `v1.N`, or `latest` (the newest this build knows).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Version {
-    Minor(u32),
-    Latest,
-}
-
-/// A level or version that does not parse; the message quotes the value.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ParseError {
-    #[error("invalid level `{0}`: must be one of baseline, restricted")]
-    Level(String),
-    #[error("invalid version `{0}`: must be \"latest\" or \"v1.x\"")]
-    Version(String),
-}
-
-impl Level {
-    /// The upstream name (`baseline`, `restricted`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Baseline => "baseline",
-            Level::Restricted => "restricted",
-        }
-    }
-}
-
-impl fmt::Display for Level {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Level {
-    type Err = ParseError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "baseline" => Ok(Level::Baseline),
-            "restricted" => Ok(Level::Restricted),
-            _ => Err(ParseError::Level(s.to_string())),
-        }
-    }
-}
-
-impl Version {
-    /// The minor version whose checks are evaluated: `latest` and anything newer than
-    /// [`NEWEST_MINOR`] evaluate as [`NEWEST_MINOR`].
-    pub fn effective_minor(self) -> u32 {
-        match self {
-            Version::Minor(minor) => minor.min(NEWEST_MINOR),
-            Version::Latest => NEWEST_MINOR,
-        }
-    }
-
-    /// Whether checks in force since `v1.minor` apply at this version.
-    pub fn at_least(self, minor: u32) -> bool {
-        self.effective_minor() >= minor
-    }
-}
-
-impl fmt::Display for Version {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Version::Minor(minor) => write!(f, "v1.{minor}"),
-            Version::Latest => f.write_str("latest"),
-        }
-    }
-}
-
-impl FromStr for Version {
-    type Err = ParseError;
-    /// Accepts exactly what PSA's `ParseVersion` accepts: `latest` or `v1.N` (no leading zeros).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s == "latest" {
-            return Ok(Version::Latest);
-        }
-        let invalid = || ParseError::Version(s.to_string());
-        let digits = s.strip_prefix("v1.").ok_or_else(invalid)?;
-        let well_formed = !digits.is_empty()
-            && digits.bytes().all(|b| b.is_ascii_digit())
-            && (digits == "0" || !digits.starts_with('0'));
-        if !well_formed {
-            return Err(invalid());
-        }
-        digits.parse().map(Version::Minor).map_err(|_| invalid())
-    }
-}
 
 /// One violation of a control, as PSA would report it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -473,25 +372,6 @@ pub fn enforced_level(labels: &serde_json::Map<String, Value>) -> Option<(Option
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn levels_and_versions_parse_as_psa_does() {
-        assert_eq!("baseline".parse(), Ok(Level::Baseline));
-        assert_eq!(Level::Restricted.to_string(), "restricted");
-        assert!("privileged".parse::<Level>().is_err());
-        assert_eq!("v1.23".parse(), Ok(Version::Minor(23)));
-        assert_eq!("v1.0".parse(), Ok(Version::Minor(0)));
-        assert_eq!("latest".parse(), Ok(Version::Latest));
-        for bad in ["1.23", "v1.023", "v2.0", "v1.", "v1.x", "Latest"] {
-            assert!(bad.parse::<Version>().is_err(), "{bad}");
-        }
-        assert_eq!(Version::Minor(5).to_string(), "v1.5");
-        assert_eq!(Version::Minor(99).effective_minor(), NEWEST_MINOR);
-        assert_eq!(
-            "v1.x".parse::<Version>().unwrap_err().to_string(),
-            "invalid version `v1.x`: must be \"latest\" or \"v1.x\""
-        );
-    }
 
     #[test]
     fn enforce_labels_fail_closed_like_psa() {

@@ -3,10 +3,10 @@
 //! propagation: the API server allows that only in a privileged container, so privileged
 //! cannot go without changing what the container mounts (unfixable, with the reason).
 
+use super::fixer::Fixer;
 use super::message::containers_phrase;
 use super::pod::{child, Container, Pod};
 use super::{Finding, Version};
-use crate::plan::fixer::Fixer;
 use serde_json::Value;
 
 pub const ID: &str = "privileged";

@@ -3,10 +3,10 @@
 //! baseline check allows any procMount in a pod with `hostUsers: false` (its own user
 //! namespace); the restricted check does not. Remedy: set it to `Default`.
 
+use super::fixer::Fixer;
 use super::message::{containers_phrase, join_quote, sorted_set};
 use super::pod::{child, Pod};
 use super::{Finding, Version};
-use crate::plan::fixer::Fixer;
 use serde_json::Value;
 
 pub const BASELINE_ID: &str = "procMount";

@@ -3,10 +3,10 @@
 //! volumes. A volume with no known source is what the API server defaults to `emptyDir`, so
 //! it is allowed. Unfixable: removing a volume changes what the workload mounts.
 
+use super::fixer::Fixer;
 use super::message::{join_quote, pluralize, sorted_set};
 use super::pod::{set, Pod};
 use super::{Finding, Version};
-use crate::plan::fixer::Fixer;
 use serde_json::{Map, Value};
 
 pub const ID: &str = "restrictedVolumes";

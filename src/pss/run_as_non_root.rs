@@ -5,10 +5,10 @@
 //! 65532 by default) where no container would otherwise have one: `runAsNonRoot` alone makes
 //! an image whose user is root fail to start. Windows pods get no `runAsUser` (Linux-only).
 
+use super::fixer::Fixer;
 use super::message::{containers_phrase, setters_phrase};
 use super::pod::{child, Pod};
 use super::{Finding, Version};
-use crate::plan::fixer::Fixer;
 use serde_json::{Map, Value};
 
 pub const ID: &str = "runAsNonRoot";

@@ -2,10 +2,10 @@
 //! `runAsUser` must not be 0 at pod level or in any container.
 //! Remedy: replace the 0 by the policy's UID (65532 by default).
 
+use super::fixer::Fixer;
 use super::message::setters_phrase;
 use super::pod::{child, Pod};
 use super::{Finding, Version};
-use crate::plan::fixer::Fixer;
 use serde_json::{Map, Value};
 
 pub const ID: &str = "runAsUser";

@@ -3,10 +3,10 @@
 //! v1.31); `user` and `role` must be unset or empty.
 //! Remedy: remove the disallowed keys (the whole `seLinuxOptions` when nothing else stays).
 
+use super::fixer::Fixer;
 use super::message::{join_quote, pluralize, setters_phrase, sorted_set};
 use super::pod::{child, set, Pod};
 use super::{Finding, Version};
-use crate::plan::fixer::Fixer;
 use serde_json::{Map, Value};
 
 pub const ID: &str = "seLinuxOptions";

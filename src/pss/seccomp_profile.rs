@@ -8,12 +8,12 @@
 //! pod-level `seccompProfile` covering every container that sets none; annotations to
 //! `runtime/default`.
 
+use super::fixer::Fixer;
 use super::message::{
     containers_phrase, go_quote, join_quote, pluralize, setters_phrase, sorted_set,
 };
 use super::pod::{child, profile_type, Pod};
 use super::{Finding, Version};
-use crate::plan::fixer::Fixer;
 use serde_json::{json, Value};
 
 pub const BASELINE_ID: &str = "seccompProfile_baseline";

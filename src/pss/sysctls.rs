@@ -2,9 +2,9 @@
 //! in v1.27, v1.29, v1.32 and v1.37). Remedy: remove the unsafe entries (the whole `sysctls`
 //! when none stays).
 
+use super::fixer::Fixer;
 use super::pod::{child, Pod};
 use super::{Finding, Version};
-use crate::plan::fixer::Fixer;
 use serde_json::Value;
 
 pub const ID: &str = "sysctls";

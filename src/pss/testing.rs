@@ -1,7 +1,8 @@
 //! Test helpers for the control modules: small pods, verdicts and plans.
 
 use crate::config::Config;
-use crate::plan::{Plan, Policy};
+use crate::plan::Plan;
+use crate::policy::Policy;
 use crate::pss::{check, Level, Version};
 use serde_json::{json, Value};
 

@@ -2,10 +2,10 @@
 //! true, at pod level or in any container. Remedy: set it to false everywhere it is true (a
 //! mix of host-process and normal containers is invalid, so all go together).
 
+use super::fixer::Fixer;
 use super::message::setters_phrase;
 use super::pod::{child, Pod};
 use super::{Finding, Version};
-use crate::plan::fixer::Fixer;
 use serde_json::{Map, Value};
 
 pub const ID: &str = "windowsHostProcess";

@@ -48,7 +48,8 @@ pub(crate) mod fixtures {
     //! Hand-built workload reports for the writers' tests (no engine involved).
 
     use crate::manifest::{Enforce, HeldTo, LevelSource, Located, WorkloadReport};
-    use crate::plan::{Change, HardeningGap, Safety, Unfixable};
+    use crate::plan::{Change, HardeningGap, Unfixable};
+    use crate::policy::Safety;
     use crate::pss::{Level, Version, Violation};
     use json_patch::Patch;
     use serde_json::json;

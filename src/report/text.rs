@@ -12,7 +12,7 @@
 
 use super::{enforce_name, finding_label, workload_name};
 use crate::manifest::{LevelSource, WorkloadReport};
-use crate::plan::Safety;
+use crate::policy::Safety;
 use std::io::{self, Write};
 
 /// Writes `check`'s lines for one workload: its violations, then its hardening gaps.

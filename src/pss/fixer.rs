@@ -7,11 +7,9 @@
 //! edited in place. Either way, before the first edit in a subtree its original is saved, and
 //! the diff reads only those.
 
-use crate::config::Exemptions;
-use crate::plan::diff::Original;
-use crate::plan::{Change, Policy, Safety, Unfixable};
 use crate::pointer::{index_token, lookup, lookup_mut};
 use crate::pointer::{raw_tokens, tokens, unescape};
+use crate::policy::{Exemptions, Level, Policy, Safety};
 use crate::pss::catalog::Remedy;
 use crate::pss::pod::Pod;
 use crate::workload::{workload_kind, PodPointers};
@@ -40,6 +38,32 @@ const LINUX_ONLY: [&str; 12] = [
     "sysctls",
     "hostUsers",
 ];
+
+/// One change the plan makes.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Change {
+    /// Check id (upstream) or hardening id (`readOnlyRootFilesystem`, `resources`).
+    pub check: String,
+    /// The level that requires it; `None` for hardening.
+    pub level: Option<Level>,
+    pub safety: Safety,
+    /// JSON pointer the change is made at (relative to the workload).
+    pub path: String,
+    /// What was done, e.g. `set allowPrivilegeEscalation to false`.
+    pub description: String,
+}
+
+/// A violation the plan leaves, with the reason.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Unfixable {
+    pub check: String,
+    pub path: String,
+    pub reason: String,
+}
+
+/// A subtree saved before its first edit: its pointer (RFC 6901, relative to the workload)
+/// and its value then (`None`: it did not exist).
+pub type Original = (String, Option<Value>);
 
 /// The workload copy under repair.
 #[derive(Debug)]
@@ -356,40 +380,4 @@ fn ensure_object<'v>(root: &'v mut Value, pointer: &str) -> Option<&'v mut Map<S
         *current = Value::Object(Map::new());
     }
     current.as_object_mut()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Fixer;
-    use crate::plan::diff::diff;
-    use crate::pss::catalog::remedy;
-    use crate::pss::testing::policy;
-    use crate::pss::Level::Restricted;
-    use serde_json::json;
-    use std::borrow::Cow;
-
-    /// An edit around subtrees saved before takes their place with the true original, so the
-    /// diff of the originals is the whole diff, whatever the order of the edits.
-    #[test]
-    fn originals_stay_disjoint_and_true() {
-        let workload = json!({"a": {"b": {"c": 1}, "list": [1, 2, 3]}, "n": null});
-        let policy = policy(Restricted, "latest");
-        let set = remedy("hardening", "read-only-root-filesystem");
-        let mut fixer = Fixer::new(Cow::Owned(workload.clone()), &policy);
-        fixer.set("x", set, "/a/b", "d", json!(2), None);
-        fixer.set("x", set, "/a/new/deep", "k", json!(true), None);
-        fixer.set("x", set, "/a", "b", json!({"x": 1}), None);
-        fixer.remove("x", set, "/a/list/1", None);
-        fixer.set("x", set, "/n", "k", json!(1), None);
-        let saved: Vec<&str> = fixer
-            .originals()
-            .iter()
-            .map(|(at, _)| at.as_str())
-            .collect();
-        assert_eq!(saved, ["/a/new", "/a/b", "/a/list", "/n"]);
-        assert_eq!(fixer.originals()[1].1, Some(json!({"c": 1})));
-        let whole = diff(&[(String::new(), Some(workload))], fixer.object());
-        assert_eq!(diff(fixer.originals(), fixer.object()), whole);
-        assert_eq!(whole.len(), 5);
-    }
 }

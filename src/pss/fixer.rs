@@ -181,8 +181,27 @@ impl<'p> Fixer<'p> {
         }
     }
 
-    /// Whether `remedy` may run at `path` for `check` (and `container`, when it is about one):
-    /// not exempted, not kept out by `--safe-only`. Records the refusal otherwise.
+    /// Why `remedy` may not run for `check` (and `container`, when it is about one): an
+    /// exemption or `--safe-only`; `None` when it may. Records nothing, so a remedy can ask
+    /// whether another one will act.
+    pub fn withheld(
+        &self,
+        check: &str,
+        remedy: &Remedy,
+        container: Option<&str>,
+    ) -> Option<String> {
+        if let Some(name) = container {
+            if self.exemptions().exempts_container(check, name) {
+                let source = self.exemptions().source.as_deref().unwrap_or("config");
+                return Some(format!("container \"{name}\" exempted by {source}"));
+            }
+        }
+        (self.policy.safe_only && remedy.safety == Safety::ChangesBehaviour)
+            .then(|| SAFE_ONLY_REASON.to_string())
+    }
+
+    /// Whether `remedy` may run at `path` for `check` (and `container`): see [`Self::withheld`].
+    /// Records the refusal otherwise.
     fn permit(
         &mut self,
         check: &str,
@@ -190,19 +209,13 @@ impl<'p> Fixer<'p> {
         path: &str,
         container: Option<&str>,
     ) -> bool {
-        if let Some(name) = container {
-            if self.exemptions().exempts_container(check, name) {
-                let source = self.exemptions().source.as_deref().unwrap_or("config");
-                let reason = format!("container \"{name}\" exempted by {source}");
+        match self.withheld(check, remedy, container) {
+            Some(reason) => {
                 self.refuse(check, path, &reason);
-                return false;
+                false
             }
+            None => true,
         }
-        if self.policy.safe_only && remedy.safety == Safety::ChangesBehaviour {
-            self.refuse(check, path, SAFE_ONLY_REASON);
-            return false;
-        }
-        true
     }
 
     /// Sets `key` to `value` in the object at `parent`, creating missing parents. Refused (and

@@ -30,7 +30,9 @@ fn engine(c: &mut Criterion) {
     let deployment = webhook_util::realistic_deployment();
     let policy = |object: &Value| {
         let workload = pss_fix::workload::workloads(object).remove(0);
-        config.policy_for(&workload, Level::Restricted, Version::Latest)
+        config
+            .policy_for(&workload, Level::Restricted, Version::Latest)
+            .expect("the skip annotations name controls")
     };
     let mut compliant = deployment.clone();
     json_patch::patch(

@@ -115,7 +115,9 @@ fn in_process_baseline(body: &[u8], duration: Duration) {
     // The engine core alone: what review() adds (JSON parse, envelope, base64) is the rest.
     let object = webhook_util::realistic_deployment();
     let workload = pss_fix::workload::workloads(&object).remove(0);
-    let policy = config.policy_for(&workload, Level::Restricted, Version::Latest);
+    let policy = config
+        .policy_for(&workload, Level::Restricted, Version::Latest)
+        .expect("the skip annotations name controls");
     let mut latencies = Vec::new();
     let started = Instant::now();
     while started.elapsed() < duration {

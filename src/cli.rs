@@ -171,6 +171,16 @@ does (e.g. running as a non-root user, dropping capabilities) are reported inste
     )]
     pub safe_only: bool,
 
+    /// Fix what can be fixed in a workload that cannot reach its level.
+    #[arg(
+        long,
+        long_help = "By default a workload that cannot reach its level (a hostPath volume at \
+restricted, or a fix --safe-only or the Windows rules keep out) is left unchanged, and the \
+report says what blocks it and which fixes were withheld: privileges removed from a workload \
+that stays rejected would only break it. With --partial, every fix that can be applied is."
+    )]
+    pub partial: bool,
+
     /// The UID set with runAsNonRoot when no non-zero runAsUser is set (default 65532).
     // The API server accepts UIDs up to 2^31 - 1 (IsValidUserID), as the config file does.
     #[arg(long, value_name = "UID", value_parser = clap::value_parser!(i64).range(1..=i64::from(i32::MAX)))]

@@ -1,6 +1,6 @@
 //! Configuration: the `.pss-fix.yaml` schema and the flags that override it, resolved into a
-//! [`Policy`] per workload. Reads an already-parsed value (the CLI parses the
-//! YAML); knows no files.
+//! [`Policy`] per workload. Decoded with serde from an already-parsed value (the CLI parses the
+//! YAML, and locates an error by its field's JSON pointer); knows no files.
 //!
 //! ```yaml
 //! level: restricted            # baseline | restricted | namespace (from Namespace labels)
@@ -9,6 +9,8 @@
 //!                              # label: baseline | restricted | privileged (the default)
 //! runAsUser: 65532             # UID set with runAsNonRoot when none is set (non-zero)
 //! safeOnly: false              # apply only remedies tagged safe
+//! partial: false              # fix what can be fixed in a workload that cannot reach its
+//!                              # level (default: leave it unchanged and say why)
 //! hardening:                   # OWASP K01; each defaults to on at restricted, off at baseline
 //!   readOnlyRootFilesystem: true
 //!   defaultResources: true
@@ -16,11 +18,14 @@
 //!     requests: {cpu: 100m, memory: 128Mi}
 //!     limits: {cpu: 500m, memory: 512Mi}
 //! exemptions:                  # every given matcher must match; `controls` absent = all
-//!   - namespace: kube-system
+//!   - namespace: kube-system   # the whole workload
 //!     kind: DaemonSet
 //!     name: node-exporter
-//!     container: exporter
 //!     controls: [hostNamespaces, hostPorts]
+//!   - kind: DaemonSet          # one container's own fields
+//!     name: node-exporter
+//!     container: exporter
+//!     controls: [capabilities]
 //! enforce: false               # webhook only: deny what stays unfixable
 //! skipNamespaces: [kube-system] # webhook only: admit these untouched
 //! ```
@@ -28,13 +33,22 @@
 //! Exemption ids are matched case-insensitively against an upstream check id
 //! (`capabilities_restricted`), its control name without the level suffix (`capabilities`
 //! covers both capability checks), a short name (`seccomp`, `apparmor`, `selinux`,
-//! `hostProcess`), a hardening id (`readOnlyRootFilesystem`, `resources`) or `all`. The workload annotation `pss-fix.dev/skip: "seccompProfile,capabilities"` takes the
-//! same ids; it is read from the workload's own metadata and from its pod template's
-//! metadata, and both lists apply.
+//! `hostProcess`), a hardening id (`readOnlyRootFilesystem`, `resources`) or `all`. The
+//! workload annotation `pss-fix.dev/skip: "seccompProfile,capabilities"` takes the same ids;
+//! it is read from the workload's own metadata and from its pod template's metadata, and both
+//! lists apply. An id that names nothing is an error, in the file or in the annotation, never a
+//! silent no-op. A rule with `container` covers that container's own fields, so it cannot name
+//! a pod-level control ([`POD_LEVEL`]): those fields are shared by every container.
 
-use crate::policy::{ExemptionRule, Exemptions, Hardening, Level, Policy, Resources, Version};
+use crate::plan::hardening::{READ_ONLY_ID, RESOURCES_ID};
+use crate::policy::{
+    self, ExemptionRule, Exemptions, HardeningSettings, Level, Policy, Resources, Version, ALIASES,
+    ALL, SKIP_ANNOTATION,
+};
+use crate::pss;
 use crate::workload::Workload;
-use serde_json::{Map, Value};
+use serde::{de, Deserialize, Deserializer};
+use serde_json::Value;
 
 /// The config key of the default level; callers that treat an unset default differently
 /// (files: restricted, the webhook: privileged) look for it.
@@ -43,42 +57,94 @@ pub const DEFAULT_LEVEL_KEY: &str = "defaultLevel";
 /// The UID set with `runAsNonRoot` by default: the distroless `nonroot` user.
 pub const DEFAULT_RUN_AS_USER: i64 = 65532;
 
-/// A configuration value that is not valid; names the field and quotes the value.
+/// Controls whose fields are the pod's, shared by every container: a `container` rule cannot
+/// exempt them.
+pub const POD_LEVEL: [&str; 4] = [
+    pss::host_namespaces::ID,
+    pss::host_path_volumes::ID,
+    pss::restricted_volumes::ID,
+    pss::sysctls::ID,
+];
+
+/// A config that is not valid, or a skip annotation that names no control.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
-    #[error("config field `{field}`: invalid value `{value}`: {expected}")]
-    Invalid {
+    /// `field` is the path as written (`exemptions[0].controls`, empty for the whole file) and
+    /// `pointer` the same as a JSON pointer, to find its line.
+    #[error("config{}: {message}", in_field(.field))]
+    Config {
         field: String,
-        value: String,
-        expected: &'static str,
+        pointer: String,
+        message: String,
     },
-    #[error("config field `{field}`: unknown field")]
-    Unknown { field: String },
+    /// `pointer` is the annotation's, relative to the workload.
+    #[error("annotation `{SKIP_ANNOTATION}`: {}", unknown_control(.id))]
+    Annotation { pointer: String, id: String },
+}
+
+fn in_field(field: &str) -> String {
+    if field.is_empty() {
+        String::new()
+    } else {
+        format!(" field `{field}`")
+    }
+}
+
+impl Error {
+    /// The JSON pointer of what is wrong: in the config, or in the workload.
+    pub fn pointer(&self) -> &str {
+        match self {
+            Error::Config { pointer, .. } | Error::Annotation { pointer, .. } => pointer,
+        }
+    }
+
+    fn config(index: usize, key: &str, message: String) -> Error {
+        Error::Config {
+            field: format!("exemptions[{index}].{key}"),
+            pointer: format!("/exemptions/{index}/{key}"),
+            message,
+        }
+    }
 }
 
 /// How the level is chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
 pub enum LevelChoice {
     Fixed(Level),
     /// From the workload's Namespace labels `pod-security.kubernetes.io/enforce[-version]`.
     Namespace,
 }
 
-/// The whole configuration. Fields are public so CLI flags can override them.
-#[derive(Debug, Clone, PartialEq)]
+impl TryFrom<String> for LevelChoice {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        match text.as_str() {
+            "namespace" => Ok(LevelChoice::Namespace),
+            other => other.parse().map(LevelChoice::Fixed).map_err(|_| {
+                format!("invalid value `{other}`: expected baseline, restricted or namespace")
+            }),
+        }
+    }
+}
+
+/// The whole configuration, as the file spells it. Unknown fields are errors (a typo must not
+/// silently turn a setting off). Fields are public so CLI flags can override them.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct Config {
     pub level: LevelChoice,
     pub version: Version,
     /// With [`LevelChoice::Namespace`], the level for a namespace without an enforce label;
     /// `None` is privileged (nothing checked or fixed), PSA's own default.
+    #[serde(deserialize_with = "default_level")]
     pub default_level: Option<Level>,
+    #[serde(deserialize_with = "uid")]
     pub run_as_user: i64,
     pub safe_only: bool,
-    /// `None`: on at restricted, off at baseline.
-    pub read_only_root_filesystem: Option<bool>,
-    /// `None`: on at restricted, off at baseline.
-    pub default_resources: Option<bool>,
-    pub resources: Resources,
+    /// Fix what can be fixed in a workload that cannot reach its level (default: leave it).
+    pub partial: bool,
+    pub hardening: HardeningSettings,
     pub exemptions: Vec<ExemptionRule>,
     /// Webhook only: deny a request that stays in violation after fixing.
     pub enforce: bool,
@@ -94,9 +160,8 @@ impl Default for Config {
             default_level: None,
             run_as_user: DEFAULT_RUN_AS_USER,
             safe_only: false,
-            read_only_root_filesystem: None,
-            default_resources: None,
-            resources: Resources::default(),
+            partial: false,
+            hardening: HardeningSettings::default(),
             exemptions: Vec::new(),
             enforce: false,
             skip_namespaces: Vec::new(),
@@ -104,240 +169,190 @@ impl Default for Config {
     }
 }
 
+fn default_level<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Level>, D::Error> {
+    match String::deserialize(deserializer)?.as_str() {
+        "privileged" => Ok(None),
+        other => other.parse().map(Some).map_err(|_| {
+            de::Error::custom(format!(
+                "invalid value `{other}`: expected privileged, baseline or restricted"
+            ))
+        }),
+    }
+}
+
+fn uid<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    let uid = i64::deserialize(deserializer)?;
+    if (1..=i64::from(i32::MAX)).contains(&uid) {
+        Ok(uid)
+    } else {
+        Err(de::Error::custom(format!(
+            "invalid value `{uid}`: expected a non-zero UID"
+        )))
+    }
+}
+
 impl Config {
-    /// Reads and validates a parsed `.pss-fix.yaml`. Unknown fields are errors (a typo must
-    /// not silently turn a setting off).
+    /// Reads and validates a parsed `.pss-fix.yaml` (`null`, an empty file, is the default).
     pub fn from_value(value: &Value) -> Result<Config, Error> {
-        let mut config = Config::default();
         if value.is_null() {
-            return Ok(config);
+            return Ok(Config::default());
         }
-        let root = object(value, "")?;
-        for (key, value) in root {
-            match key.as_str() {
-                "level" => {
-                    config.level = match string(value, key)? {
-                        "namespace" => LevelChoice::Namespace,
-                        text => LevelChoice::Fixed(text.parse().map_err(|_| {
-                            invalid(key, value, "expected baseline, restricted or namespace")
-                        })?),
+        // serde would also read a struct from a sequence, field by field.
+        if !value.is_object() {
+            return Err(Error::Config {
+                field: String::new(),
+                pointer: String::new(),
+                message: format!("invalid value `{value}`: expected a mapping"),
+            });
+        }
+        let config: Config = serde_path_to_error::deserialize(value).map_err(|error| {
+            let mut pointer = String::new();
+            for segment in error.path().iter() {
+                match segment {
+                    serde_path_to_error::Segment::Seq { index } => {
+                        crate::pointer::push_index(&mut pointer, *index)
                     }
-                }
-                "version" => {
-                    config.version = string(value, key)?
-                        .parse()
-                        .map_err(|_| invalid(key, value, "expected latest or v1.N"))?
-                }
-                DEFAULT_LEVEL_KEY => {
-                    config.default_level = match string(value, key)? {
-                        "privileged" => None,
-                        text => Some(text.parse().map_err(|_| {
-                            invalid(key, value, "expected privileged, baseline or restricted")
-                        })?),
+                    serde_path_to_error::Segment::Map { key } => {
+                        crate::pointer::push_token(&mut pointer, key)
                     }
+                    serde_path_to_error::Segment::Enum { .. }
+                    | serde_path_to_error::Segment::Unknown => {}
                 }
-                "runAsUser" => {
-                    config.run_as_user = value
-                        .as_i64()
-                        .filter(|uid| *uid > 0 && *uid <= i64::from(i32::MAX))
-                        .ok_or_else(|| invalid(key, value, "expected a non-zero UID"))?
-                }
-                "safeOnly" => config.safe_only = boolean(value, key)?,
-                "hardening" => {
-                    read_hardening(value, &mut config)?;
-                    check_request_within_limit(&config.resources)?;
-                }
-                "exemptions" => {
-                    config.exemptions = array(value, key)?
-                        .iter()
-                        .enumerate()
-                        .map(|(index, rule)| read_rule(rule, &format!("exemptions[{index}]")))
-                        .collect::<Result<_, _>>()?
-                }
-                "enforce" => config.enforce = boolean(value, key)?,
-                "skipNamespaces" => {
-                    config.skip_namespaces = strings(value, key)?;
-                }
-                _ => return Err(unknown("", key)),
+            }
+            let field = error.path().to_string();
+            Error::Config {
+                field: if field == "." { String::new() } else { field },
+                pointer,
+                message: error.into_inner().to_string(),
+            }
+        })?;
+        config.check_request_within_limit()?;
+        config.check_exemptions()?;
+        Ok(config)
+    }
+
+    /// A default request above its default limit would make every filled container invalid.
+    fn check_request_within_limit(&self) -> Result<(), Error> {
+        let Resources { requests, limits } = &self.hardening.resources;
+        let pairs = [
+            ("cpu", &requests.cpu, &limits.cpu),
+            ("memory", &requests.memory, &limits.memory),
+        ];
+        for (name, request, limit) in pairs {
+            if policy::quantity::parse(request) > policy::quantity::parse(limit) {
+                return Err(Error::Config {
+                    field: format!("hardening.resources.requests.{name}"),
+                    pointer: format!("/hardening/resources/requests/{name}"),
+                    message: format!("invalid value `{request}`: above its limit `{limit}`"),
+                });
             }
         }
-        Ok(config)
+        Ok(())
+    }
+
+    /// Every id names a control, and no `container` rule names a pod-level one.
+    fn check_exemptions(&self) -> Result<(), Error> {
+        for (index, rule) in self.exemptions.iter().enumerate() {
+            for id in &rule.controls {
+                if !is_exemption_id(id) {
+                    return Err(Error::config(index, "controls", unknown_control(id)));
+                }
+                let pod_level = POD_LEVEL.iter().find(|check| policy::names(id, check));
+                if let (Some(check), Some(container), false) =
+                    (pod_level, &rule.container, id.eq_ignore_ascii_case(ALL))
+                {
+                    return Err(Error::config(
+                        index,
+                        "controls",
+                        format!(
+                            "`{id}` is a pod-level control: `{check}` fields are shared by every \
+                             container, so a rule for container `{container}` cannot exempt \
+                             them; drop `container` to exempt the whole workload"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The policy for one workload at `level` and `version` (already resolved from the level
     /// choice): hardening defaults by level, exemptions from the config rules that match the
-    /// workload and from its `pss-fix.dev/skip` annotations.
-    pub fn policy_for(&self, workload: &Workload, level: Level, version: Version) -> Policy {
-        let restricted = level == Level::Restricted;
-        Policy {
+    /// workload and from its `pss-fix.dev/skip` annotations, whose ids must name controls.
+    pub fn policy_for(
+        &self,
+        workload: &Workload,
+        level: Level,
+        version: Version,
+    ) -> Result<Policy, Error> {
+        if let Some((pointer, id)) = policy::skip_annotations(workload)
+            .into_iter()
+            .find(|(_, id)| !is_exemption_id(id))
+        {
+            return Err(Error::Annotation {
+                pointer,
+                id: id.to_string(),
+            });
+        }
+        Ok(Policy {
             level,
             version,
             safe_only: self.safe_only,
+            partial: self.partial,
             run_as_user: self.run_as_user,
-            hardening: Hardening {
-                read_only_root_filesystem: self.read_only_root_filesystem.unwrap_or(restricted),
-                default_resources: self.default_resources.unwrap_or(restricted),
-                resources: self.resources.clone(),
-            },
+            hardening: self.hardening.at(level),
             exemptions: Exemptions::for_workload(&self.exemptions, workload),
-        }
+        })
     }
 }
 
-fn read_hardening(value: &Value, config: &mut Config) -> Result<(), Error> {
-    for (key, value) in object(value, "hardening")? {
-        let field = format!("hardening.{key}");
-        match key.as_str() {
-            "readOnlyRootFilesystem" => {
-                config.read_only_root_filesystem = Some(boolean(value, &field)?)
-            }
-            "defaultResources" => config.default_resources = Some(boolean(value, &field)?),
-            "resources" => {
-                for (kind, value) in object(value, &field)? {
-                    let field = format!("{field}.{kind}");
-                    let target = match kind.as_str() {
-                        "requests" => &mut config.resources.requests,
-                        "limits" => &mut config.resources.limits,
-                        _ => return Err(unknown("hardening.resources.", kind)),
-                    };
-                    for (name, value) in object(value, &field)? {
-                        let slot = match name.as_str() {
-                            "cpu" => &mut target.cpu,
-                            "memory" => &mut target.memory,
-                            _ => return Err(unknown(&format!("{field}."), name)),
-                        };
-                        *slot = quantity_string(value, &format!("{field}.{name}"))?;
-                    }
-                }
-            }
-            _ => return Err(unknown("hardening.", key)),
-        }
-    }
-    Ok(())
-}
-
-/// A default request above its default limit would make every filled container invalid.
-fn check_request_within_limit(resources: &Resources) -> Result<(), Error> {
-    let pairs = [
-        ("cpu", &resources.requests.cpu, &resources.limits.cpu),
-        (
-            "memory",
-            &resources.requests.memory,
-            &resources.limits.memory,
-        ),
-    ];
-    for (name, request, limit) in pairs {
-        if crate::policy::quantity::parse(request) > crate::policy::quantity::parse(limit) {
-            return Err(Error::Invalid {
-                field: format!("hardening.resources.requests.{name}"),
-                value: request.clone(),
-                expected: "a request not above its limit",
-            });
-        }
-    }
-    Ok(())
-}
-
-fn read_rule(value: &Value, field: &str) -> Result<ExemptionRule, Error> {
-    let mut rule = ExemptionRule::default();
-    for (key, value) in object(value, field)? {
-        let prefix = format!("{field}.");
-        let field = format!("{field}.{key}");
-        match key.as_str() {
-            "namespace" => rule.namespace = Some(string(value, &field)?.to_string()),
-            "kind" => rule.kind = Some(string(value, &field)?.to_string()),
-            "name" => rule.name = Some(string(value, &field)?.to_string()),
-            "container" => rule.container = Some(string(value, &field)?.to_string()),
-            "controls" => {
-                rule.controls = strings(value, &field)?
-                    .into_iter()
-                    .map(|id| id.to_ascii_lowercase())
-                    .collect()
-            }
-            _ => return Err(unknown(&prefix, key)),
-        }
-    }
-    Ok(rule)
-}
-
-/// A resource quantity as Kubernetes accepts it (a YAML number like `1` or `0.5` is fine).
-fn quantity_string(value: &Value, field: &str) -> Result<String, Error> {
-    let text = match value {
-        Value::String(text) => text.clone(),
-        Value::Number(number) => number.to_string(),
-        _ => return Err(invalid(field, value, "expected a resource quantity")),
-    };
-    match crate::policy::quantity::parse(&text) {
-        Some(_) => Ok(text),
-        None => Err(invalid(
-            field,
-            value,
-            "expected a resource quantity such as 100m or 128Mi",
-        )),
-    }
-}
-
-fn invalid(field: &str, value: &Value, expected: &'static str) -> Error {
-    Error::Invalid {
-        field: field.to_string(),
-        value: match value {
-            Value::String(text) => text.clone(),
-            other => other.to_string(),
-        },
-        expected,
-    }
-}
-
-fn unknown(prefix: &str, key: &str) -> Error {
-    Error::Unknown {
-        field: format!("{prefix}{key}"),
-    }
-}
-
-fn object<'a>(value: &'a Value, field: &str) -> Result<&'a Map<String, Value>, Error> {
-    value.as_object().ok_or_else(|| {
-        invalid(
-            if field.is_empty() { "(root)" } else { field },
-            value,
-            "expected a mapping",
-        )
-    })
-}
-
-fn array<'a>(value: &'a Value, field: &str) -> Result<&'a Vec<Value>, Error> {
-    value
-        .as_array()
-        .ok_or_else(|| invalid(field, value, "expected a sequence"))
-}
-
-fn string<'a>(value: &'a Value, field: &str) -> Result<&'a str, Error> {
-    value
-        .as_str()
-        .ok_or_else(|| invalid(field, value, "expected a string"))
-}
-
-fn boolean(value: &Value, field: &str) -> Result<bool, Error> {
-    value
-        .as_bool()
-        .ok_or_else(|| invalid(field, value, "expected true or false"))
-}
-
-fn strings(value: &Value, field: &str) -> Result<Vec<String>, Error> {
-    array(value, field)?
+/// The check ids exemptions are matched against: every upstream check and the hardening ids.
+fn checks() -> impl Iterator<Item = &'static str> {
+    pss::CONTROLS
         .iter()
-        .map(|item| string(item, field).map(str::to_string))
-        .collect()
+        .map(|control| control.id)
+        .chain([READ_ONLY_ID, RESOURCES_ID])
+}
+
+/// Whether `id` names at least one check (see [`policy::names`]).
+fn is_exemption_id(id: &str) -> bool {
+    checks().any(|check| policy::names(id, check))
+}
+
+/// The message for an id that names nothing: the names there are.
+fn unknown_control(id: &str) -> String {
+    let mut controls: Vec<&str> = checks()
+        .map(|check| {
+            check
+                .strip_suffix("_baseline")
+                .or_else(|| check.strip_suffix("_restricted"))
+                .unwrap_or(check)
+        })
+        .collect();
+    controls.sort_unstable();
+    controls.dedup();
+    let aliases: Vec<&str> = ALIASES.iter().map(|(alias, _)| *alias).collect();
+    format!(
+        "unknown control `{id}`; known: {}, {ALL}, the short names {} and upstream check ids \
+         such as {}",
+        controls.join(", "),
+        aliases.join(", "),
+        pss::capabilities::RESTRICTED_ID
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::SKIP_ANNOTATION;
     use serde_json::json;
     use std::collections::BTreeSet;
 
     fn workload(object: &Value) -> Workload<'_> {
         crate::workload::workloads(object).remove(0)
+    }
+
+    fn error(value: Value) -> Error {
+        Config::from_value(&value).unwrap_err()
     }
 
     #[test]
@@ -356,63 +371,161 @@ mod tests {
         assert_eq!(config.default_level, Some(Level::Baseline));
         assert_eq!(config.run_as_user, 1000);
         assert!(config.safe_only && config.enforce);
-        assert_eq!(config.read_only_root_filesystem, Some(false));
-        assert_eq!(config.resources.limits.cpu, "1");
+        assert_eq!(config.hardening.read_only_root_filesystem, Some(false));
+        assert_eq!(config.hardening.resources.limits.cpu, "1");
         assert_eq!(
             config.exemptions[0].controls,
-            BTreeSet::from(["hostnamespaces".to_string()])
+            BTreeSet::from(["hostNamespaces".to_string()])
         );
+        assert_eq!(config.skip_namespaces, ["kube-system"]);
         assert_eq!(Config::from_value(&Value::Null).unwrap(), Config::default());
+        let privileged = Config::from_value(&json!({"defaultLevel": "privileged"})).unwrap();
+        assert_eq!(privileged.default_level, None);
     }
 
     #[test]
-    fn errors_name_the_field_and_value() {
+    fn resource_values_left_out_keep_their_defaults() {
+        let config =
+            Config::from_value(&json!({"hardening": {"resources": {"limits": {"memory": "1Gi"}}}}))
+                .unwrap();
+        let resources = &config.hardening.resources;
+        assert_eq!(resources.limits.memory, "1Gi");
+        assert_eq!(resources.limits.cpu, Resources::default().limits.cpu);
+        assert_eq!(resources.requests, Resources::default().requests);
+    }
+
+    #[test]
+    fn errors_name_the_field_the_value_and_its_pointer() {
         let cases = [
             (
                 json!({"level": "strict"}),
-                "config field `level`: invalid value `strict`",
+                "config field `level`: invalid value `strict`: expected baseline, restricted or namespace",
+                "/level",
             ),
             (
                 json!({"version": "1.23"}),
-                "config field `version`: invalid value `1.23`",
+                "config field `version`: invalid version `1.23`: must be \"latest\" or \"v1.x\"",
+                "/version",
+            ),
+            (
+                json!({"defaultLevel": "strict"}),
+                "config field `defaultLevel`: invalid value `strict`: expected privileged, baseline or restricted",
+                "/defaultLevel",
             ),
             (
                 json!({"runAsUser": 0}),
-                "config field `runAsUser`: invalid value `0`",
+                "config field `runAsUser`: invalid value `0`: expected a non-zero UID",
+                "/runAsUser",
+            ),
+            (
+                json!({"safeOnly": "yes please"}),
+                "config field `safeOnly`: invalid type: string \"yes please\", expected a boolean",
+                "/safeOnly",
             ),
             (
                 json!({"hardening": {"resources": {"limits": {"cpu": "lots"}}}}),
-                "config field `hardening.resources.limits.cpu`: invalid value `lots`",
+                "config field `hardening.resources.limits.cpu`: invalid value `lots`: expected a resource quantity such as 100m or 128Mi",
+                "/hardening/resources/limits/cpu",
             ),
             (
                 json!({"hardening": {"resources": {"requests": {"cpu": "2"}}}}),
-                "config field `hardening.resources.requests.cpu`: invalid value `2`",
+                "config field `hardening.resources.requests.cpu`: invalid value `2`: above its limit `500m`",
+                "/hardening/resources/requests/cpu",
             ),
             (
-                json!({"exemptions": [{"nmespace": "x"}]}),
-                "config field `exemptions[0].nmespace`: unknown field",
+                json!({"exemptions": [{"controls": ["all"]}, {"nmespace": "x"}]}),
+                "config field `exemptions[1].nmespace`: unknown field `nmespace`, expected one of `namespace`, `kind`, `name`, `container`, `controls`",
+                "/exemptions/1/nmespace",
             ),
             (
                 json!({"levle": "baseline"}),
-                "config field `levle`: unknown field",
+                "config field `levle`: unknown field `levle`, expected one of",
+                "/levle",
             ),
+            (json!([1]), "config: invalid value `[1]`: expected a mapping", ""),
         ];
-        for (value, message) in cases {
-            let error = Config::from_value(&value).unwrap_err().to_string();
-            assert!(error.starts_with(message), "{error}");
+        for (value, message, pointer) in cases {
+            let error = error(value);
+            assert!(error.to_string().starts_with(message), "{error}");
+            assert_eq!(error.pointer(), pointer, "{error}");
         }
+    }
+
+    #[test]
+    fn an_unknown_control_is_an_error_naming_the_known_ones() {
+        let error = error(
+            json!({"exemptions": [{"kind": "Pod", "controls": ["privileged", "hostNamespace"]}]}),
+        );
+        let message = error.to_string();
+        assert!(
+            message.starts_with(
+                "config field `exemptions[0].controls`: unknown control `hostNamespace`; known: \
+                 allowPrivilegeEscalation, appArmorProfile, capabilities, hostNamespaces, "
+            ),
+            "{message}"
+        );
+        assert!(
+            message.ends_with(
+                "windowsHostProcess, all, the short names seccomp, apparmor, selinux, hostProcess \
+                 and upstream check ids such as capabilities_restricted"
+            ),
+            "{message}"
+        );
+        assert_eq!(error.pointer(), "/exemptions/0/controls");
+        for known in [
+            "ALL",
+            "seccomp",
+            "capabilities_restricted",
+            "readOnlyRootFilesystem",
+            "HostProcess",
+        ] {
+            assert!(
+                Config::from_value(&json!({"exemptions": [{"controls": [known]}]})).is_ok(),
+                "{known}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_container_rule_cannot_exempt_a_pod_level_control() {
+        for pod_level in [
+            "hostNamespaces",
+            "sysctls",
+            "hostPathVolumes",
+            "restrictedVolumes",
+        ] {
+            let message = error(json!({"exemptions": [
+                {"container": "app", "controls": ["privileged", pod_level]}]}))
+            .to_string();
+            assert!(
+                message.starts_with(&format!(
+                    "config field `exemptions[0].controls`: `{pod_level}` is a pod-level control"
+                )),
+                "{message}"
+            );
+        }
+        // Container-level and mixed controls, and everything of one container, are fine.
+        let fine = json!({"exemptions": [
+            {"container": "app", "controls": ["capabilities", "seccomp", "runAsNonRoot"]},
+            {"container": "app"}, {"container": "app", "controls": ["all"]},
+            {"controls": ["hostNamespaces"]}]});
+        assert!(Config::from_value(&fine).is_ok());
     }
 
     #[test]
     fn hardening_defaults_follow_the_level() {
         let pod = json!({"kind": "Pod", "metadata": {"name": "p"}});
         let config = Config::default();
-        let restricted = config.policy_for(&workload(&pod), Level::Restricted, Version::Latest);
+        let restricted = config
+            .policy_for(&workload(&pod), Level::Restricted, Version::Latest)
+            .unwrap();
         assert!(
             restricted.hardening.read_only_root_filesystem
                 && restricted.hardening.default_resources
         );
-        let baseline = config.policy_for(&workload(&pod), Level::Baseline, Version::Latest);
+        let baseline = config
+            .policy_for(&workload(&pod), Level::Baseline, Version::Latest)
+            .unwrap();
         assert!(
             !baseline.hardening.read_only_root_filesystem && !baseline.hardening.default_resources
         );
@@ -427,7 +540,9 @@ mod tests {
         let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": "web", "namespace": "shop", "annotations": {SKIP_ANNOTATION: "seccompProfile, AllowPrivilegeEscalation"}},
             "spec": {"template": {"metadata": {"annotations": {SKIP_ANNOTATION: "readOnlyRootFilesystem"}}}}});
-        let policy = config.policy_for(&workload(&deployment), Level::Restricted, Version::Latest);
+        let policy = config
+            .policy_for(&workload(&deployment), Level::Restricted, Version::Latest)
+            .unwrap();
         let exemptions = &policy.exemptions;
         assert!(exemptions.exempts("seccompProfile_restricted"));
         assert!(exemptions.exempts("allowPrivilegeEscalation"));
@@ -445,6 +560,26 @@ mod tests {
         assert_eq!(
             exemptions.source.as_deref(),
             Some("config and pss-fix.dev/skip")
+        );
+    }
+
+    #[test]
+    fn an_unknown_control_in_the_annotation_is_an_error_at_the_annotation() {
+        let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "annotations": {SKIP_ANNOTATION: "seccomp"}},
+            "spec": {"template": {"metadata": {"annotations": {SKIP_ANNOTATION: "privileged, hostNamespace"}}}}});
+        let error = Config::default()
+            .policy_for(&workload(&deployment), Level::Restricted, Version::Latest)
+            .unwrap_err();
+        assert_eq!(
+            error.pointer(),
+            "/spec/template/metadata/annotations/pss-fix.dev~1skip"
+        );
+        assert!(
+            error.to_string().starts_with(
+                "annotation `pss-fix.dev/skip`: unknown control `hostNamespace`; known: "
+            ),
+            "{error}"
         );
     }
 }

@@ -7,6 +7,7 @@
 
 use crate::config::{Config, LevelChoice};
 use crate::plan::{self, Change, HardeningGap, Plan, Unfixable};
+use crate::policy::Exemptions;
 use crate::pss::{self, Level, Version, Violation};
 use crate::workload;
 use crate::yaml;
@@ -149,9 +150,28 @@ pub struct WorkloadReport {
     /// The patch relative to the workload object (empty when privileged).
     pub patch: Patch,
     pub changes: Vec<Change>,
+    /// The workload cannot reach its level (see [`Plan::blocked`]).
+    pub blocked: bool,
+    /// Changes left out because the workload cannot reach its level (see [`Plan::withheld`]).
+    pub withheld: Vec<Change>,
     pub unfixable: Vec<Located<Unfixable>>,
     pub violations: Vec<Located<Violation>>,
     pub hardening_gaps: Vec<Located<HardeningGap>>,
+    /// Violations and hardening gaps an exemption covers: listed, never counted.
+    pub exempted: Vec<Located<Exempted>>,
+}
+
+/// A violation or hardening gap that an exemption (config or `pss-fix.dev/skip`) covers.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Exempted {
+    pub check: String,
+    /// JSON pointer relative to the workload.
+    pub path: String,
+    pub message: String,
+    /// A K01 hardening gap, not a PSS violation.
+    pub hardening: bool,
+    /// E.g. `exempted by pss-fix.dev/skip`.
+    pub reason: String,
 }
 
 /// One finding of a workload, PSS violation or hardening gap, as the reports list it.
@@ -165,10 +185,12 @@ pub struct Finding<'a> {
     pub column: usize,
     /// A K01 hardening gap, not a PSS violation.
     pub hardening: bool,
+    /// Why an exemption covers it (listed, not counted); `None` for a finding that counts.
+    pub exempted: Option<&'a str>,
 }
 
 impl WorkloadReport {
-    /// The violations, then the hardening gaps.
+    /// The violations, then the hardening gaps, then what exemptions cover.
     pub fn findings(&self) -> impl Iterator<Item = Finding<'_>> {
         let violations = self.violations.iter().map(|found| Finding {
             check: &found.item.check,
@@ -177,6 +199,7 @@ impl WorkloadReport {
             line: found.line,
             column: found.column,
             hardening: false,
+            exempted: None,
         });
         let gaps = self.hardening_gaps.iter().map(|found| Finding {
             check: &found.item.check,
@@ -185,8 +208,18 @@ impl WorkloadReport {
             line: found.line,
             column: found.column,
             hardening: true,
+            exempted: None,
         });
-        violations.chain(gaps)
+        let exempted = self.exempted.iter().map(|found| Finding {
+            check: &found.item.check,
+            path: &found.item.path,
+            message: &found.item.message,
+            line: found.line,
+            column: found.column,
+            hardening: found.item.hardening,
+            exempted: Some(&found.item.reason),
+        });
+        violations.chain(gaps).chain(exempted)
     }
 }
 
@@ -207,7 +240,7 @@ impl Manifest {
         let mut edits: Vec<(usize, Patch)> = Vec::new();
         for (index, document) in stream.documents().iter().enumerate() {
             for found in workload::workloads(document.value()) {
-                let report = judge(&stream, index, &found, policies);
+                let report = judge(&stream, index, &found, policies)?;
                 if fix && !report.patch.0.is_empty() {
                     let ops = prefixed(&report.patch, &found.pointer);
                     match edits.last_mut() {
@@ -227,19 +260,33 @@ impl Manifest {
     }
 }
 
-/// Holds one workload to its level, plans it and locates every finding.
+/// Holds one workload to its level, plans it and locates every finding. A skip annotation
+/// that names no control is an error at the annotation.
 fn judge(
     stream: &yaml::Stream,
     document: usize,
     found: &workload::Workload<'_>,
     policies: &Policies,
-) -> WorkloadReport {
+) -> Result<WorkloadReport, yaml::Error> {
     let held_to = policies.held_to(found.namespace.as_deref());
-    let (plan, hardening_gaps) = match held_to.enforce {
+    let locate = |path: &str| stream.location(document, &format!("{}{path}", found.pointer));
+    let (plan, hardening_gaps, exemptions) = match held_to.enforce {
         Enforce::Level(level, version) => {
-            let policy = policies.config.policy_for(found, level, version);
+            let policy = policies
+                .config
+                .policy_for(found, level, version)
+                .map_err(|error| {
+                    let at = format!("{}{}", found.pointer, error.pointer());
+                    let (line, column) = stream.location(document, &at);
+                    yaml::Error {
+                        line,
+                        column,
+                        offset: stream.range(document, &at).start,
+                        message: error.to_string(),
+                    }
+                })?;
             let gaps = plan::hardening::gaps(found.object, &policy.hardening);
-            (plan::plan(found.object, &policy), gaps)
+            (plan::plan(found.object, &policy), gaps, policy.exemptions)
         }
         Enforce::Privileged => (
             Plan {
@@ -247,13 +294,48 @@ fn judge(
                 changes: Vec::new(),
                 unfixable: Vec::new(),
                 violations: Vec::new(),
+                blocked: false,
+                withheld: Vec::new(),
             },
             Vec::new(),
+            Exemptions::default(),
         ),
     };
-    let locate = |path: &str| stream.location(document, &format!("{}{path}", found.pointer));
+    let mut exempted = Vec::new();
+    let mut violations = Vec::new();
+    for violation in plan.violations {
+        match plan::exemption(
+            found.object,
+            &violation.check,
+            &violation.paths,
+            &exemptions,
+        ) {
+            Some(reason) => exempted.push(Exempted {
+                check: violation.check,
+                path: violation.path,
+                message: violation.message,
+                hardening: false,
+                reason,
+            }),
+            None => violations.push(violation),
+        }
+    }
+    let mut gaps = Vec::new();
+    for gap in hardening_gaps {
+        let paths = std::slice::from_ref(&gap.path);
+        match plan::exemption(found.object, &gap.check, paths, &exemptions) {
+            Some(reason) => exempted.push(Exempted {
+                check: gap.check,
+                path: gap.path,
+                message: gap.message,
+                hardening: true,
+                reason,
+            }),
+            None => gaps.push(gap),
+        }
+    }
     let (line, column) = locate("");
-    WorkloadReport {
+    Ok(WorkloadReport {
         document,
         pointer: found.pointer.clone(),
         kind: found.kind.clone(),
@@ -263,11 +345,14 @@ fn judge(
         column,
         held_to,
         unfixable: located(plan.unfixable, |item| &item.path, locate),
-        violations: located(plan.violations, |item| &item.path, locate),
-        hardening_gaps: located(hardening_gaps, |item| &item.path, locate),
+        violations: located(violations, |item| &item.path, locate),
+        hardening_gaps: located(gaps, |item| &item.path, locate),
+        exempted: located(exempted, |item| &item.path, locate),
         patch: plan.patch,
         changes: plan.changes,
-    }
+        blocked: plan.blocked,
+        withheld: plan.withheld,
+    })
 }
 
 /// Pairs each finding with the place of the field at its path.

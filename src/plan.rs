@@ -10,11 +10,16 @@
 //! Windows pod, a restricted volume), it records why; every violation still present after the
 //! plan is listed in [`Plan::unfixable`] with those reasons. A non-workload object gets an
 //! empty plan.
+//!
+//! All or nothing: a workload that cannot reach its level (a violation stays that no exemption
+//! chose to keep) gets no patch unless the policy is `partial`: privileges removed, a UID and a
+//! read-only root would leave it broken and still rejected. Its changes are listed as
+//! [`Plan::withheld`] beside what blocks it.
 
 pub mod diff;
 pub mod hardening;
 
-use crate::policy::Policy;
+use crate::policy::{Exemptions, Policy};
 use crate::pss::fixer::Fixer;
 pub use crate::pss::fixer::{Change, Unfixable};
 use crate::pss::Violation;
@@ -30,6 +35,11 @@ pub struct Plan {
     pub unfixable: Vec<Unfixable>,
     /// PSS violations of the input at the policy's level and version.
     pub violations: Vec<Violation>,
+    /// The workload cannot reach the level: violations stay that no exemption chose to keep.
+    pub blocked: bool,
+    /// The changes not applied because the workload is blocked (without `--partial`):
+    /// behaviour-changing edits that would leave it broken and still rejected.
+    pub withheld: Vec<Change>,
 }
 
 /// A K01 hardening gap: not a PSS violation, and counted only when asked for.
@@ -70,7 +80,7 @@ fn plan_cow(workload: Cow<'_, Value>, policy: &Policy) -> Plan {
             let source = policy.exemptions.source.as_deref().unwrap_or("config");
             let reason = format!("exempted by {source}");
             for path in &violation.paths {
-                fixer.refuse(&violation.check, path, &reason);
+                fixer.refuse_exempted(&violation.check, path, &reason);
             }
         } else if let Some(control) = crate::pss::control_of(&violation.check) {
             (control.remedy)(&mut fixer);
@@ -106,6 +116,20 @@ fn plan_cow(workload: Cow<'_, Value>, policy: &Policy) -> Plan {
         }
         unfixable.extend(reasons);
     }
+    // A violation an exemption keeps was chosen; any other left blocks the level.
+    let blocked = unfixable
+        .iter()
+        .any(|left| !fixer.exempted.contains(&left.check));
+    if blocked && !policy.partial {
+        return Plan {
+            patch: json_patch::Patch(Vec::new()),
+            changes: Vec::new(),
+            unfixable,
+            violations,
+            blocked,
+            withheld: std::mem::take(&mut fixer.changes),
+        };
+    }
     let patch = if fixer.untouched() {
         json_patch::Patch(Vec::new())
     } else {
@@ -123,7 +147,40 @@ fn plan_cow(workload: Cow<'_, Value>, policy: &Policy) -> Plan {
         changes: std::mem::take(&mut fixer.changes),
         unfixable,
         violations,
+        blocked,
+        withheld: Vec::new(),
     }
+}
+
+/// Why a finding of `check` at `paths` (pointers relative to `workload`) is exempted: the
+/// whole workload is, or every container the paths lie in is. `None`: the finding counts. The
+/// remedies honour the same exemptions, so `check` and `fix` agree.
+pub fn exemption(
+    workload: &Value,
+    check: &str,
+    paths: &[String],
+    exemptions: &Exemptions,
+) -> Option<String> {
+    let reason = || {
+        let source = exemptions.source.as_deref().unwrap_or("config");
+        format!("exempted by {source}")
+    };
+    if exemptions.exempts(check) {
+        return Some(reason());
+    }
+    if exemptions.containers.is_empty() || paths.is_empty() {
+        return None;
+    }
+    let pod = crate::pss::pod::Pod::of(workload)?;
+    let in_exempted_container = |path: &String| {
+        pod.containers().iter().any(|container| {
+            let at = container.at();
+            path.strip_prefix(&at)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+                && exemptions.exempts_container(check, container.name)
+        })
+    };
+    paths.iter().all(in_exempted_container).then(reason)
 }
 
 #[cfg(test)]
@@ -139,6 +196,7 @@ mod tests {
         );
         let mut policy = policy(Restricted, "latest");
         policy.safe_only = true;
+        policy.partial = true;
         let (plan, patched) = fix_with(&pod, &policy);
         assert!(plan
             .changes
@@ -167,8 +225,9 @@ mod tests {
         );
         pod["metadata"]["annotations"] = json!({"pss-fix.dev/skip": "hostNamespaces"});
         let workload = crate::workload::workloads(&pod).remove(0);
-        let policy =
-            crate::config::Config::default().policy_for(&workload, Baseline, version("latest"));
+        let policy = crate::config::Config::default()
+            .policy_for(&workload, Baseline, version("latest"))
+            .unwrap();
         let (plan, patched) = fix_with(&pod, &policy);
         assert_eq!(patched["spec"]["hostNetwork"], true);
         assert_eq!(
@@ -185,8 +244,9 @@ mod tests {
         pod["spec"]["containers"][0]["resources"] =
             json!({"requests": {"cpu": "2"}, "limits": {"memory": "64Mi"}});
         let workload = crate::workload::workloads(&pod).remove(0);
-        let policy =
-            crate::config::Config::default().policy_for(&workload, Restricted, version("latest"));
+        let policy = crate::config::Config::default()
+            .policy_for(&workload, Restricted, version("latest"))
+            .unwrap();
         assert_eq!(plan_gaps(&pod, &policy), ["resources"]);
         let (plan, patched) = fix_with(&pod, &policy);
         let container = &patched["spec"]["containers"][0];
@@ -232,6 +292,34 @@ mod tests {
         assert_eq!(plan.violations.len(), 1);
     }
 
+    #[test]
+    fn a_workload_that_cannot_reach_the_level_is_left_unchanged_unless_partial() {
+        let pod = pod(json!({
+            "containers": [{"name": "a", "securityContext": {"privileged": true}}],
+            "volumes": [{"name": "host", "hostPath": {"path": "/var/run"}}]}));
+        let mut policy = policy(Restricted, "latest");
+        let plan = super::plan(&pod, &policy);
+        assert!(plan.blocked && plan.patch.0.is_empty() && plan.changes.is_empty());
+        assert!(plan.withheld.iter().any(|c| c.check == "privileged"));
+        let unfixable: Vec<_> = plan.unfixable.iter().map(|u| u.check.as_str()).collect();
+        assert_eq!(unfixable, ["restrictedVolumes"]);
+        policy.partial = true;
+        let (plan, patched) = fix_with(&pod, &policy);
+        assert!(plan.blocked && plan.withheld.is_empty());
+        assert_eq!(
+            patched["spec"]["containers"][0]["securityContext"]["privileged"],
+            false
+        );
+        // An exemption's violations are chosen: they do not block the rest.
+        policy.partial = false;
+        policy
+            .exemptions
+            .controls
+            .insert("restrictedvolumes".into());
+        let plan = super::plan(&pod, &policy);
+        assert!(!plan.blocked && !plan.patch.0.is_empty());
+    }
+
     fn plan_gaps(pod: &serde_json::Value, policy: &crate::policy::Policy) -> Vec<String> {
         super::hardening::gaps(pod, &policy.hardening)
             .into_iter()
@@ -245,9 +333,42 @@ mod tests {
         pod["spec"]["securityContext"] = json!({"runAsNonRoot": true});
         pod["spec"]["containers"][0]["securityContext"] = json!({});
         let workload = crate::workload::workloads(&pod).remove(0);
-        let policy =
-            crate::config::Config::default().policy_for(&workload, Restricted, version("latest"));
+        let policy = crate::config::Config::default()
+            .policy_for(&workload, Restricted, version("latest"))
+            .unwrap();
         let (plan, _) = fix_with(&pod, &policy);
         assert_eq!(ops(&plan), ["add /spec/containers/0/resources"]);
+    }
+
+    #[test]
+    fn a_finding_is_exempted_only_where_every_place_is() {
+        let pod = pod(json!({"containers": [
+            {"name": "a", "securityContext": {"privileged": true}},
+            {"name": "b", "securityContext": {"privileged": true}}]}));
+        let paths = |indexes: &[usize]| -> Vec<String> {
+            indexes
+                .iter()
+                .map(|i| format!("/spec/containers/{i}/securityContext/privileged"))
+                .collect()
+        };
+        let mut exemptions = crate::policy::Exemptions {
+            containers: vec![("a".to_string(), ["privileged".to_string()].into())],
+            ..Default::default()
+        };
+        let exemption = |paths: &[String], exemptions: &crate::policy::Exemptions| {
+            super::exemption(&pod, "privileged", paths, exemptions)
+        };
+        assert_eq!(
+            exemption(&paths(&[0]), &exemptions).as_deref(),
+            Some("exempted by config")
+        );
+        assert_eq!(exemption(&paths(&[0, 1]), &exemptions), None);
+        assert_eq!(exemption(&[], &exemptions), None);
+        exemptions.controls.insert("all".to_string());
+        exemptions.source = Some("pss-fix.dev/skip".to_string());
+        assert_eq!(
+            exemption(&paths(&[0, 1]), &exemptions).as_deref(),
+            Some("exempted by pss-fix.dev/skip")
+        );
     }
 }

@@ -30,7 +30,8 @@ pub enum Level {
 }
 
 /// A PSS version: `v1.N`, or `latest` (the newest this build knows).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub enum Version {
     Minor(u32),
     Latest,
@@ -88,6 +89,13 @@ impl Version {
     }
 }
 
+impl TryFrom<String> for Version {
+    type Error = ParseError;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
+    }
+}
+
 impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -131,6 +139,9 @@ pub struct Policy {
     pub version: Version,
     /// Apply only remedies tagged [`Safety::Safe`].
     pub safe_only: bool,
+    /// Apply what can be applied to a workload that cannot reach the level; by default it is
+    /// left unchanged.
+    pub partial: bool,
     /// UID set with runAsNonRoot when no non-zero runAsUser is set.
     pub run_as_user: i64,
     /// K01 hardening (readOnlyRootFilesystem, default resources).
@@ -146,8 +157,10 @@ pub struct Quantities {
     pub memory: String,
 }
 
-/// Default resources set where a container has none.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Default resources set where a container has none. In the config file each value is
+/// optional and falls back to its default.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(from = "PartialResources")]
 pub struct Resources {
     pub requests: Quantities,
     pub limits: Quantities,
@@ -168,6 +181,86 @@ impl Default for Resources {
     }
 }
 
+/// [`Resources`] as the config file gives them: any value may be left out.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartialResources {
+    #[serde(default)]
+    requests: PartialQuantities,
+    #[serde(default)]
+    limits: PartialQuantities,
+}
+
+#[derive(Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartialQuantities {
+    cpu: Option<Quantity>,
+    memory: Option<Quantity>,
+}
+
+impl From<PartialResources> for Resources {
+    fn from(partial: PartialResources) -> Resources {
+        let Resources { requests, limits } = Resources::default();
+        let fill = |given: PartialQuantities, default: Quantities| Quantities {
+            cpu: given.cpu.map_or(default.cpu, |q| q.0),
+            memory: given.memory.map_or(default.memory, |q| q.0),
+        };
+        Resources {
+            requests: fill(partial.requests, requests),
+            limits: fill(partial.limits, limits),
+        }
+    }
+}
+
+/// A resource quantity as the API server accepts it, kept as written (a YAML number such as
+/// `1` or `0.5` too).
+#[derive(serde::Deserialize)]
+#[serde(try_from = "serde_json::Value")]
+struct Quantity(String);
+
+impl TryFrom<serde_json::Value> for Quantity {
+    type Error = String;
+    fn try_from(value: serde_json::Value) -> Result<Self, Self::Error> {
+        let text = match value {
+            serde_json::Value::String(text) => text,
+            serde_json::Value::Number(number) => number.to_string(),
+            other => {
+                return Err(format!(
+                    "invalid value `{other}`: expected a resource quantity"
+                ))
+            }
+        };
+        match quantity::parse(&text) {
+            Some(_) => Ok(Quantity(text)),
+            None => Err(format!(
+                "invalid value `{text}`: expected a resource quantity such as 100m or 128Mi"
+            )),
+        }
+    }
+}
+
+/// The `hardening` section of the config file: each switch unset (`None`) is on at restricted
+/// and off at baseline.
+#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct HardeningSettings {
+    pub read_only_root_filesystem: Option<bool>,
+    pub default_resources: Option<bool>,
+    pub resources: Resources,
+}
+
+impl HardeningSettings {
+    /// The hardening a plan at `level` gets.
+    pub fn at(&self, level: Level) -> Hardening {
+        let restricted = level == Level::Restricted;
+        Hardening {
+            read_only_root_filesystem: self.read_only_root_filesystem.unwrap_or(restricted),
+            default_resources: self.default_resources.unwrap_or(restricted),
+            resources: self.resources.clone(),
+        }
+    }
+}
+
 /// K01 hardening options, resolved for one plan.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Hardening {
@@ -179,14 +272,18 @@ pub struct Hardening {
 /// Annotation naming the controls not to fix in one workload.
 pub const SKIP_ANNOTATION: &str = "pss-fix.dev/skip";
 
-/// One exemption rule of the config file: every matcher given must match the workload.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// One exemption rule of the config file: every matcher given must match the workload. With
+/// `container`, the rule covers that container's own fields only (pod-level fields are shared
+/// by every container).
+#[derive(Debug, Clone, PartialEq, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ExemptionRule {
     pub namespace: Option<String>,
     pub kind: Option<String>,
     pub name: Option<String>,
     pub container: Option<String>,
-    /// Lower-case ids; empty: every control.
+    /// Control ids as written; empty: every control.
+    #[serde(default)]
     pub controls: BTreeSet<String>,
 }
 
@@ -224,7 +321,7 @@ impl Exemptions {
                     .containers
                     .push((container.clone(), rule.controls.clone())),
                 None if rule.controls.is_empty() => {
-                    exemptions.controls.insert("all".to_string());
+                    exemptions.controls.insert(ALL.to_string());
                 }
                 None => exemptions.controls.extend(rule.controls.iter().cloned()),
             }
@@ -232,7 +329,9 @@ impl Exemptions {
         }
         let annotated = skip_annotations(workload);
         if !annotated.is_empty() {
-            exemptions.controls.extend(annotated);
+            exemptions
+                .controls
+                .extend(annotated.into_iter().map(|(_, id)| id.to_string()));
             sources.push(SKIP_ANNOTATION);
         }
         sources.dedup();
@@ -260,46 +359,59 @@ impl Exemptions {
 /// Short names people write for a control, as in the issue's own example
 /// (`pss-fix.dev/skip: "seccomp,capabilities"`).
 pub const ALIASES: [(&str, &str); 4] = [
-    ("seccomp", "seccompprofile"),
-    ("apparmor", "apparmorprofile"),
-    ("selinux", "selinuxoptions"),
-    ("hostprocess", "windowshostprocess"),
+    ("seccomp", "seccompProfile"),
+    ("apparmor", "appArmorProfile"),
+    ("selinux", "seLinuxOptions"),
+    ("hostProcess", "windowsHostProcess"),
 ];
 
-fn matches_any(ids: &BTreeSet<String>, check: &str) -> bool {
-    if ids.is_empty() {
-        // The common case, asked for every field a remedy sets: no lowercase copy.
-        return false;
-    }
-    let check = check.to_ascii_lowercase();
+/// The id every control matches.
+pub const ALL: &str = "all";
+
+/// Whether exemption id `id` names `check` (an upstream check id such as
+/// `capabilities_restricted`, or a hardening id), ignoring case: the check id itself, its
+/// control name without the level suffix (`capabilities`), a short name from [`ALIASES`], or
+/// [`ALL`].
+pub fn names(id: &str, check: &str) -> bool {
     let control = check
         .strip_suffix("_baseline")
         .or_else(|| check.strip_suffix("_restricted"))
-        .unwrap_or(&check);
-    ids.iter().any(|id| {
-        let id = ALIASES
-            .iter()
-            .find(|(alias, _)| alias == id)
-            .map_or(id.as_str(), |(_, full)| full);
-        id == "all" || id == check || id == control
-    })
+        .unwrap_or(check);
+    let id = ALIASES
+        .iter()
+        .find(|(alias, _)| alias.eq_ignore_ascii_case(id))
+        .map_or(id, |(_, full)| full);
+    id.eq_ignore_ascii_case(ALL)
+        || id.eq_ignore_ascii_case(check)
+        || id.eq_ignore_ascii_case(control)
 }
 
-/// The ids of `pss-fix.dev/skip` on the workload's metadata and its pod template's metadata.
-fn skip_annotations(workload: &Workload) -> BTreeSet<String> {
+fn matches_any(ids: &BTreeSet<String>, check: &str) -> bool {
+    ids.iter().any(|id| names(id, check))
+}
+
+/// The ids of `pss-fix.dev/skip` on the workload's metadata and its pod template's metadata,
+/// each with the JSON pointer of its annotation (relative to the workload).
+pub fn skip_annotations<'w>(workload: &Workload<'w>) -> Vec<(String, &'w str)> {
     let mut pointers = vec!["/metadata"];
     if let Some(pod) = workload.pod_pointers() {
         pointers.push(pod.metadata);
     }
     pointers.dedup();
-    pointers
-        .into_iter()
-        .filter_map(|pointer| crate::pointer::lookup(workload.object, pointer))
-        .filter_map(|metadata| metadata.get("annotations")?.get(SKIP_ANNOTATION)?.as_str())
-        .flat_map(|list| list.split(','))
-        .map(|id| id.trim().to_ascii_lowercase())
-        .filter(|id| !id.is_empty())
-        .collect()
+    let mut found = Vec::new();
+    for metadata in pointers {
+        let list = crate::pointer::lookup(workload.object, metadata)
+            .and_then(|metadata| metadata.get("annotations")?.get(SKIP_ANNOTATION)?.as_str());
+        let mut at = format!("{metadata}/annotations");
+        crate::pointer::push_token(&mut at, SKIP_ANNOTATION);
+        for id in list.into_iter().flat_map(|list| list.split(',')) {
+            let id = id.trim();
+            if !id.is_empty() {
+                found.push((at.clone(), id));
+            }
+        }
+    }
+    found
 }
 
 #[cfg(test)]
@@ -322,6 +434,48 @@ mod tests {
         assert_eq!(
             "v1.x".parse::<Version>().unwrap_err().to_string(),
             "invalid version `v1.x`: must be \"latest\" or \"v1.x\""
+        );
+    }
+
+    #[test]
+    fn ids_name_checks_by_id_control_alias_or_all() {
+        for (id, check) in [
+            ("capabilities_restricted", "capabilities_restricted"),
+            ("Capabilities", "capabilities_baseline"),
+            ("SECCOMP", "seccompProfile_restricted"),
+            ("hostprocess", "windowsHostProcess"),
+            ("all", "readOnlyRootFilesystem"),
+        ] {
+            assert!(names(id, check), "{id} {check}");
+        }
+        for (id, check) in [
+            ("capabilities_baseline", "capabilities_restricted"),
+            ("seccomp", "seLinuxOptions"),
+            ("hostNamespace", "hostNamespaces"),
+        ] {
+            assert!(!names(id, check), "{id} {check}");
+        }
+    }
+
+    #[test]
+    fn skip_annotations_are_read_with_their_place() {
+        let object = serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "annotations": {SKIP_ANNOTATION: " seccomp ,,all"}},
+            "spec": {"template": {"metadata": {"annotations": {SKIP_ANNOTATION: "privileged"}}}}});
+        let workload = crate::workload::workloads(&object).remove(0);
+        assert_eq!(
+            skip_annotations(&workload),
+            [
+                (
+                    "/metadata/annotations/pss-fix.dev~1skip".to_string(),
+                    "seccomp"
+                ),
+                ("/metadata/annotations/pss-fix.dev~1skip".to_string(), "all"),
+                (
+                    "/spec/template/metadata/annotations/pss-fix.dev~1skip".to_string(),
+                    "privileged"
+                ),
+            ]
         );
     }
 }

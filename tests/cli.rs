@@ -370,13 +370,38 @@ fn unfixable_violations_are_explained() {
         .output()
         .expect("runs");
     assert_eq!(output.status.code(), Some(0));
+    assert_eq!(stdout(&output), "", "all or nothing: no diff");
     let explanation = stderr(&output);
     assert!(
         explanation.contains("  unfixable hostPathVolumes at 17:"),
         "{explanation}"
     );
     assert!(
+        explanation.contains("  cannot reach baseline latest: left unchanged, "),
+        "{explanation}"
+    );
+    assert!(
+        explanation.contains("  withheld privileged (baseline, "),
+        "{explanation}"
+    );
+    assert!(
+        explanation.ends_with(
+            "pss-fix: 1 workload cannot reach baseline: see above (--partial applies what can \
+be applied)\n"
+        ),
+        "{explanation}"
+    );
+    let output = dir
+        .command(&["fix", "--level", "baseline", "--partial", "pod.yaml"])
+        .output()
+        .expect("runs");
+    let explanation = stderr(&output);
+    assert!(
         explanation.contains("  fixed privileged (baseline, "),
+        "{explanation}"
+    );
+    assert!(
+        explanation.ends_with("pss-fix: 1 workload cannot reach baseline: see above\n"),
         "{explanation}"
     );
 }
@@ -728,7 +753,8 @@ fn config_file_in_the_current_directory_is_read() {
     let output = dir.command(&["check", "app.yaml"]).output().expect("runs");
     assert_eq!(output.status.code(), Some(2));
     assert!(
-        stderr(&output).starts_with("pss-fix: .pss-fix.yaml: "),
+        stderr(&output)
+            .starts_with("pss-fix: .pss-fix.yaml:1:1: config field `levle`: unknown field `levle`"),
         "{}",
         stderr(&output)
     );
@@ -766,7 +792,8 @@ fn policy_flags_reach_the_plan() {
         full["containers"][0]["securityContext"]["readOnlyRootFilesystem"],
         true
     );
-    let safe = fixed(&["--safe-only"]);
+    // Safe remedies alone cannot reach restricted: --partial applies them.
+    let safe = fixed(&["--safe-only", "--partial"]);
     assert_eq!(safe["securityContext"].get("runAsNonRoot"), None, "{safe}");
     assert_eq!(
         safe["containers"][0]["securityContext"]["allowPrivilegeEscalation"],

@@ -3,8 +3,10 @@
 //! gives an empty patch (idempotence), and no single operation can be dropped (minimality:
 //! without it a check fails, a hardening gap reappears, or a container the plan made
 //! non-root is left without a non-zero UID; ops for a check an exemption keeps failing are
-//! exempt from this), and no violation is left without a remedy having tried. Generated
-//! policies vary level, version, `safe_only` and exemptions. Windows pods never gain
+//! exempt from this), and no violation is left without a remedy having tried. A workload that
+//! cannot reach the level gets no patch unless the policy is `partial` (all or nothing), and
+//! what it withholds is listed. Generated policies vary level, version, `safe_only`,
+//! `partial` and exemptions. Windows pods never gain
 //! Linux-only fields, and `safe_only` plans only make safe changes.
 
 use proptest::prelude::*;
@@ -209,8 +211,8 @@ fn workload() -> impl Strategy<Value = Value> {
     })
 }
 
-/// Level, version, safe-only, and an exemption: (control id, only for container `c0`).
-type PolicyChoice = (Level, Version, bool, Option<(&'static str, bool)>);
+/// Level, version, safe-only, partial, and an exemption: (control id, only for container `c0`).
+type PolicyChoice = (Level, Version, bool, bool, Option<(&'static str, bool)>);
 
 fn policy_strategy() -> impl Strategy<Value = PolicyChoice> {
     let controls = vec![
@@ -225,6 +227,7 @@ fn policy_strategy() -> impl Strategy<Value = PolicyChoice> {
         proptest::sample::select(vec![0u32, 8, 18, 19, 22, 23, 25, 31, 34, 35, 37])
             .prop_map(Version::Minor),
         proptest::bool::weighted(0.2),
+        proptest::bool::weighted(0.5),
         proptest::option::weighted(
             0.3,
             (proptest::sample::select(controls), proptest::bool::ANY),
@@ -294,7 +297,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
     #[test]
-    fn plans_are_sound_idempotent_and_minimal(object in workload(), (level, version, safe_only, exemption) in policy_strategy()) {
+    fn plans_are_sound_idempotent_and_minimal(object in workload(), (level, version, safe_only, partial, exemption) in policy_strategy()) {
         let found = workloads(&object);
         let exemptions = exemption
             .map(|(control, one_container)| ExemptionRule {
@@ -304,17 +307,27 @@ proptest! {
             })
             .into_iter()
             .collect();
-        let config = Config { safe_only, exemptions, ..Config::default() };
-        let policy = config.policy_for(&found[0], level, version);
+        let config = Config { safe_only, partial, exemptions, ..Config::default() };
+        let policy = config
+            .policy_for(&found[0], level, version)
+            .expect("the skip annotations name controls");
         let plan: Plan = plan(&object, &policy);
         // Editing in place (the webhook's way) plans the same.
         prop_assert_eq!(&pss_fix::plan::plan_owned(object.clone(), &policy), &plan);
         let fixed = patched(&object, &plan.patch.0).expect("the plan applies");
 
         let remaining = pss::check(&fixed, level, version);
-        for violation in &remaining {
-            prop_assert!(plan.unfixable.iter().any(|u| u.check == violation.check),
-                "{} left and not listed as unfixable: {:?}", violation.check, plan.unfixable);
+        // All or nothing: a workload that cannot reach the level is left unchanged, and what
+        // blocks it is listed; otherwise every violation left is listed.
+        if plan.blocked && !partial {
+            prop_assert!(plan.patch.0.is_empty() && plan.changes.is_empty());
+            prop_assert!(!plan.unfixable.is_empty());
+        } else {
+            prop_assert!(plan.withheld.is_empty());
+            for violation in &remaining {
+                prop_assert!(plan.unfixable.iter().any(|u| u.check == violation.check),
+                    "{} left and not listed as unfixable: {:?}", violation.check, plan.unfixable);
+            }
         }
         for unfixable in &plan.unfixable {
             prop_assert!(unfixable.reason != pss_fix::plan::NO_REMEDY_REASON, "no remedy ran: {unfixable:?}");

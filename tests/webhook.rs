@@ -18,7 +18,9 @@ use webhook_util::*;
 /// The engine's own patch for `object` under `config` (what `pss-fix patch` computes, I6).
 fn engine_patch(object: &Value, config: &Config) -> json_patch::Patch {
     let workload = workload::workloads(object).remove(0);
-    let policy = config.policy_for(&workload, Level::Restricted, Version::Latest);
+    let policy = config
+        .policy_for(&workload, Level::Restricted, Version::Latest)
+        .expect("the skip annotations name controls");
     plan::plan(object, &policy).patch
 }
 
@@ -208,7 +210,8 @@ async fn mirror_pods_skipped_namespaces_and_other_kinds_pass_untouched() {
 }
 
 /// `enforce: true`: a hostPath volume cannot be fixed, so the pod is denied with the reason;
-/// without enforce it is admitted with the fixable part patched and a warning.
+/// without enforce it is admitted unchanged with a warning (all or nothing), and with
+/// `partial: true` with the fixable part patched.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enforce_denies_what_cannot_be_fixed() {
     let mut pod = nine_kinds().remove(0);
@@ -218,10 +221,20 @@ async fn enforce_denies_what_cannot_be_fixed() {
     let server = TestServer::start(Config::default()).await;
     let (_, answer) = server.review(&review).await;
     assert_eq!(answer["response"]["allowed"], true);
-    assert_eq!(answer["response"]["patchType"], "JSONPatch");
+    assert_eq!(answer["response"].get("patch"), None, "{answer}");
     let warnings = answer["response"]["warnings"].to_string();
     assert!(warnings.contains("pss-fix cannot fix"), "{warnings}");
     assert!(answer["response"]["auditAnnotations"]["unfixable"].is_string());
+    server.stop().await.unwrap();
+
+    let partial = Config {
+        partial: true,
+        ..Config::default()
+    };
+    let server = TestServer::start(partial).await;
+    let (_, answer) = server.review(&review).await;
+    assert_eq!(answer["response"]["allowed"], true);
+    assert_eq!(answer["response"]["patchType"], "JSONPatch");
     server.stop().await.unwrap();
 
     let config = Config {

@@ -10,8 +10,9 @@
 //	{"results": [{"policy": "restricted:v1.25", "allowed": false, "reasons": [...],
 //	  "details": [...], "message": "violates PodSecurity \"restricted:v1.25\": ..."}]}
 //
-// or {"error": "..."} for an object it cannot decode. The message is the one PSA's enforce mode
-// puts in its rejection, built the same way.
+// or {"error": "..."} for an object it cannot decode. Objects are defaulted as the API server
+// defaults them before admission. The message is the one PSA's enforce mode puts in its
+// rejection, built the same way.
 package main
 
 import (
@@ -29,6 +30,10 @@ import (
 	"k8s.io/pod-security-admission/admission"
 	"k8s.io/pod-security-admission/api"
 	"k8s.io/pod-security-admission/policy"
+
+	appsdefaults "k8s.io/kubernetes/pkg/apis/apps/v1"
+	batchdefaults "k8s.io/kubernetes/pkg/apis/batch/v1"
+	coredefaults "k8s.io/kubernetes/pkg/apis/core/v1"
 )
 
 type request struct {
@@ -51,7 +56,10 @@ type response struct {
 
 func main() {
 	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, appsv1.AddToScheme, batchv1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{
+		corev1.AddToScheme, appsv1.AddToScheme, batchv1.AddToScheme,
+		coredefaults.RegisterDefaults, appsdefaults.RegisterDefaults, batchdefaults.RegisterDefaults,
+	} {
 		if err := add(scheme); err != nil {
 			fail(err)
 		}
@@ -64,11 +72,10 @@ func main() {
 
 	in := bufio.NewScanner(os.Stdin)
 	in.Buffer(make([]byte, 1<<20), 64<<20)
-	out := bufio.NewWriter(os.Stdout)
-	defer out.Flush()
-	encoder := json.NewEncoder(out)
+	// One unbuffered write per verdict: a caller may read each before it sends the next.
+	encoder := json.NewEncoder(os.Stdout)
 	for in.Scan() {
-		if err := encoder.Encode(judge(decoder, evaluator, in.Bytes())); err != nil {
+		if err := encoder.Encode(judge(scheme, decoder, evaluator, in.Bytes())); err != nil {
 			fail(err)
 		}
 	}
@@ -77,7 +84,7 @@ func main() {
 	}
 }
 
-func judge(decoder runtime.Decoder, evaluator policy.Evaluator, line []byte) response {
+func judge(scheme *runtime.Scheme, decoder runtime.Decoder, evaluator policy.Evaluator, line []byte) response {
 	var req request
 	if err := json.Unmarshal(line, &req); err != nil {
 		return response{Error: "request: " + err.Error()}
@@ -86,6 +93,9 @@ func judge(decoder runtime.Decoder, evaluator policy.Evaluator, line []byte) res
 	if err != nil {
 		return response{Error: "object: " + err.Error()}
 	}
+	// The API server defaults an object before admission (a volume without a source becomes
+	// an emptyDir; a hostNetwork Pod's ports get hostPorts), so PSA judges the defaulted object.
+	scheme.Default(obj)
 	meta, spec, err := admission.DefaultPodSpecExtractor{}.ExtractPodSpec(obj)
 	if err != nil {
 		return response{Error: err.Error()}

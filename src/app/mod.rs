@@ -396,6 +396,10 @@ struct Report<'a> {
     /// Files replaced by `--write`, and files seen.
     written: usize,
     files: usize,
+    /// Workloads that cannot reach their level, with each level held to (`fix` modes).
+    blocked: Vec<String>,
+    /// Whether any of them was left unchanged with fixes withheld (no `--partial`).
+    withheld: bool,
 }
 
 impl<'a> Report<'a> {
@@ -415,6 +419,8 @@ impl<'a> Report<'a> {
             sarif: SarifLog::new(hardening),
             written: 0,
             files: 0,
+            blocked: Vec::new(),
+            withheld: false,
         }
     }
 
@@ -476,6 +482,14 @@ impl<'a> Report<'a> {
                 }
             }
         }
+        if self.mode.edits() {
+            for workload in manifest.workloads.iter().filter(|w| w.blocked) {
+                if let pss_fix::manifest::Enforce::Level(level, _) = workload.held_to.enforce {
+                    self.blocked.push(level.to_string());
+                }
+                self.withheld |= !workload.withheld.is_empty();
+            }
+        }
         if self.mode.explains() {
             let mut explanation = Vec::new();
             for workload in &manifest.workloads {
@@ -486,6 +500,33 @@ impl<'a> Report<'a> {
             }
         }
         Ok(())
+    }
+
+    /// `fix`'s summary of the workloads that cannot reach their level, e.g. `3 workloads
+    /// cannot reach restricted: see above (--partial applies what can be applied)`.
+    fn blocked_summary(&self) -> Option<String> {
+        if self.blocked.is_empty() {
+            return None;
+        }
+        let mut levels = self.blocked.clone();
+        levels.sort();
+        levels.dedup();
+        let count = self.blocked.len();
+        let workloads = if count == 1 { "workload" } else { "workloads" };
+        let see = if self.mode.explains() {
+            "see above"
+        } else {
+            "--explain says why"
+        };
+        let hint = if self.withheld {
+            " (--partial applies what can be applied)"
+        } else {
+            ""
+        };
+        Some(format!(
+            "{count} {workloads} cannot reach {}: {see}{hint}",
+            levels.join(" or ")
+        ))
     }
 
     /// Closes the JSON array or writes the SARIF log; the `--write` summary.
@@ -500,10 +541,18 @@ impl<'a> Report<'a> {
                 format: OutputFormat::Sarif,
                 ..
             } => self.sarif.write(out)?,
-            Mode::Write { .. } => warn(
-                self.progress,
-                &format!("{} of {} files fixed", self.written, self.files),
-            ),
+            Mode::Write { .. } => {
+                let fixed = format!("{} of {} files fixed", self.written, self.files);
+                match self.blocked_summary() {
+                    Some(blocked) => warn(self.progress, &format!("{fixed}; {blocked}")),
+                    None => warn(self.progress, &fixed),
+                }
+            }
+            mode if mode.edits() => {
+                if let Some(blocked) = self.blocked_summary() {
+                    warn(self.progress, &blocked);
+                }
+            }
             _ => {}
         }
         Ok(self.status)

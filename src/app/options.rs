@@ -62,7 +62,7 @@ pub fn load_config(path: &Path) -> Result<(Config, bool), InputError> {
         .map_or(&Value::Null, |document| document.value());
     let config = Config::from_value(value).map_err(|error| InputError {
         name,
-        position: None,
+        position: Some(stream.location(0, error.pointer())),
         message: error.to_string(),
     })?;
     Ok((
@@ -74,16 +74,17 @@ pub fn load_config(path: &Path) -> Result<(Config, bool), InputError> {
 /// Lets the flags the user gave override the config.
 fn apply_flags(selection: &Selection, config: &mut Config) {
     config.safe_only |= selection.safe_only;
+    config.partial |= selection.partial;
     if let Some(uid) = selection.run_as_user {
         config.run_as_user = uid;
     }
     if selection.no_read_only_root_fs {
-        config.read_only_root_filesystem = Some(false);
+        config.hardening.read_only_root_filesystem = Some(false);
     }
     if selection.no_default_resources {
-        config.default_resources = Some(false);
+        config.hardening.default_resources = Some(false);
     }
-    let resources = &mut config.resources;
+    let resources = &mut config.hardening.resources;
     for (flag, field) in [
         (&selection.cpu_request, &mut resources.requests.cpu),
         (&selection.memory_request, &mut resources.requests.memory),
@@ -146,8 +147,11 @@ mod tests {
             Some((Level::Restricted, Version::Minor(20)))
         );
         assert_eq!(overridden.config.run_as_user, 7);
-        assert_eq!(overridden.config.read_only_root_filesystem, Some(false));
-        assert_eq!(overridden.config.resources.limits.cpu, "2");
+        assert_eq!(
+            overridden.config.hardening.read_only_root_filesystem,
+            Some(false)
+        );
+        assert_eq!(overridden.config.hardening.resources.limits.cpu, "2");
     }
 
     #[test]
@@ -169,14 +173,14 @@ mod tests {
     }
 
     #[test]
-    fn config_errors_name_the_file() {
+    fn config_errors_name_the_file_and_line() {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("c.yaml");
         std::fs::write(&config, "levle: baseline\n").expect("write");
         let config = config.display().to_string();
         let error = policies(&selection(&["p", "check", "--config", &config])).expect_err("bad");
         assert!(
-            error.to_string().starts_with(&format!("{config}: ")),
+            error.to_string().starts_with(&format!("{config}:1:1: ")),
             "{error}"
         );
         assert!(error.to_string().contains("levle"), "{error}");

@@ -2,11 +2,14 @@
 //! `appArmorProfile.type` (pod and containers) must be RuntimeDefault or Localhost, and every
 //! `container.apparmor.security.beta.kubernetes.io/*` annotation must be empty,
 //! `runtime/default` or `localhost/*`.
-//! Remedy: type RuntimeDefault, annotation `runtime/default` (Localhost is left alone).
+//! Remedy: type RuntimeDefault, annotation `runtime/default` (Localhost is left alone); an
+//! annotation and a field the remedy left disagreeing are brought back into agreement
+//! ([`super::profile_annotations`]), as the API server requires.
 
 use super::fixer::Fixer;
 use super::message::{go_quote, join_quote, pluralize, setters_phrase, sorted_set};
 use super::pod::{child, profile_type, Pod};
+use super::profile_annotations::{Snapshot, APP_ARMOR};
 use super::{Finding, Version};
 use serde_json::Value;
 
@@ -95,12 +98,32 @@ pub fn check(pod: &Pod, _version: Version) -> Option<Finding> {
 }
 
 pub fn remedy(fix: &mut Fixer) {
+    let snapshot = Snapshot::take(fix, APP_ARMOR);
+    fix_profiles(fix);
+    if let Some(snapshot) = snapshot {
+        snapshot.reconcile(fix, ID);
+    }
+}
+
+fn fix_profiles(fix: &mut Fixer) {
     let Some(pod) = fix.pod() else { return };
     let fields = bad_fields(&pod);
     let annotations: Vec<(String, String)> = bad_annotations(&pod)
         .into_iter()
         .map(|(key, _)| (key.to_string(), format!("{}/annotations", pod.metadata_at)))
         .collect();
+    // The pod-level profile is also every container's that sets none: it stays when one of
+    // them is exempted (its annotation, which must agree with it, stays too).
+    let inheritors: Vec<String> = pod
+        .containers()
+        .iter()
+        .filter(|c| profile_type(c.security_context(), ID).is_none())
+        .map(|c| c.name.to_string())
+        .collect();
+    let exempt_inheritor = inheritors
+        .iter()
+        .find(|name| fix.exemptions().exempts_container(ID, name))
+        .cloned();
     let field_remedy = super::catalog::remedy(ID, "field-runtime-default");
     for (name, context_at, _) in fields {
         let value = Value::String("RuntimeDefault".to_string());
@@ -110,7 +133,7 @@ pub fn remedy(fix: &mut Fixer) {
             &child(&context_at, ID),
             "type",
             value,
-            name.as_deref(),
+            name.as_deref().or(exempt_inheritor.as_deref()),
         );
     }
     let annotation_remedy = super::catalog::remedy(ID, "annotation-runtime-default");

@@ -65,6 +65,24 @@ pub struct Unfixable {
 /// and its value then (`None`: it did not exist).
 pub type Original = (String, Option<Value>);
 
+/// Why a remedy may not run (see [`Fixer::withheld`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Withheld {
+    /// An exemption chose to keep the violation; the reason names the container and source.
+    Exempted(String),
+    /// `--safe-only` keeps a behaviour-changing remedy out.
+    SafeOnly,
+}
+
+impl Withheld {
+    pub fn reason(&self) -> &str {
+        match self {
+            Withheld::Exempted(reason) => reason,
+            Withheld::SafeOnly => SAFE_ONLY_REASON,
+        }
+    }
+}
+
 /// The workload copy under repair.
 #[derive(Debug)]
 pub struct Fixer<'p> {
@@ -75,6 +93,9 @@ pub struct Fixer<'p> {
     windows: bool,
     pub(crate) changes: Vec<Change>,
     pub(crate) refused: Vec<Unfixable>,
+    /// Checks an exemption kept a remedy from (for a container or the whole workload): what
+    /// stays violated for them was chosen, and does not block the level.
+    pub(crate) exempted: Vec<String>,
     /// The original of every subtree an edit was made (or tried) in, disjoint; empty until
     /// the first edit.
     originals: Vec<Original>,
@@ -89,6 +110,7 @@ impl<'p> Fixer<'p> {
             windows: false,
             changes: Vec::new(),
             refused: Vec::new(),
+            exempted: Vec::new(),
             originals: Vec::new(),
         };
         fixer.windows = fixer.pod().is_some_and(|pod| pod.is_windows());
@@ -169,6 +191,14 @@ impl<'p> Fixer<'p> {
         containers.any(|name| self.exemptions().exempts_container(check, name))
     }
 
+    /// Records that an exemption keeps `check` violated at `path`.
+    pub fn refuse_exempted(&mut self, check: &str, path: &str, reason: &str) {
+        if !self.exempted.iter().any(|exempted| exempted == check) {
+            self.exempted.push(check.to_string());
+        }
+        self.refuse(check, path, reason);
+    }
+
     /// Records that `check` stays violated at `path`, and why.
     pub fn refuse(&mut self, check: &str, path: &str, reason: &str) {
         let entry = Unfixable {
@@ -189,15 +219,17 @@ impl<'p> Fixer<'p> {
         check: &str,
         remedy: &Remedy,
         container: Option<&str>,
-    ) -> Option<String> {
+    ) -> Option<Withheld> {
         if let Some(name) = container {
             if self.exemptions().exempts_container(check, name) {
                 let source = self.exemptions().source.as_deref().unwrap_or("config");
-                return Some(format!("container \"{name}\" exempted by {source}"));
+                return Some(Withheld::Exempted(format!(
+                    "container \"{name}\" exempted by {source}"
+                )));
             }
         }
         (self.policy.safe_only && remedy.safety == Safety::ChangesBehaviour)
-            .then(|| SAFE_ONLY_REASON.to_string())
+            .then_some(Withheld::SafeOnly)
     }
 
     /// Whether `remedy` may run at `path` for `check` (and `container`): see [`Self::withheld`].
@@ -210,12 +242,11 @@ impl<'p> Fixer<'p> {
         container: Option<&str>,
     ) -> bool {
         match self.withheld(check, remedy, container) {
-            Some(reason) => {
-                self.refuse(check, path, &reason);
-                false
-            }
-            None => true,
+            Some(Withheld::Exempted(reason)) => self.refuse_exempted(check, path, &reason),
+            Some(Withheld::SafeOnly) => self.refuse(check, path, SAFE_ONLY_REASON),
+            None => return true,
         }
+        false
     }
 
     /// Sets `key` to `value` in the object at `parent`, creating missing parents. Refused (and

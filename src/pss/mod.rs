@@ -27,6 +27,7 @@ pub mod message;
 pub mod pod;
 pub mod privileged;
 pub mod proc_mount;
+pub mod profile_annotations;
 pub mod restricted_volumes;
 pub mod run_as_non_root;
 pub mod run_as_user;

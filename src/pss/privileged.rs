@@ -104,7 +104,12 @@ mod tests {
                 {"name": "pods", "mountPath": "/var/lib/kubelet/pods", "mountPropagation": "Bidirectional"}]},
             {"name": "app", "securityContext": {"privileged": true},
              "volumeMounts": [{"name": "a", "mountPath": "/a", "mountPropagation": "HostToContainer"}]}]}));
+        // It cannot reach baseline: left unchanged, unless --partial.
         let (plan, patched) = fix_with(&pod, &policy(Baseline, "latest"));
+        assert!(plan.blocked && plan.patch.0.is_empty() && patched == pod);
+        let mut partial = policy(Baseline, "latest");
+        partial.partial = true;
+        let (plan, patched) = fix_with(&pod, &partial);
         assert_eq!(
             ops(&plan),
             ["replace /spec/containers/1/securityContext/privileged"]

@@ -5,14 +5,18 @@
 //! `seccompProfile_restricted` (restricted, v1.19+, replacing it; Windows pods exempt from
 //! v1.25): the type must also be set, at pod level or on every container.
 //! Remedies: type RuntimeDefault where it is disallowed (Localhost is left alone), then one
-//! pod-level `seccompProfile` covering every container that sets none; annotations to
-//! `runtime/default`.
+//! pod-level `seccompProfile` covering every container that sets none (the profile the pod's
+//! annotation names, when PSS allows it); annotations to `runtime/default`. At every version,
+//! annotations and fields the remedy left disagreeing are brought back into agreement
+//! ([`super::profile_annotations`]): the API server rejects a pod whose seccomp annotation and
+//! field disagree, even where PSS reads only one of them.
 
 use super::fixer::Fixer;
 use super::message::{
     containers_phrase, go_quote, join_quote, pluralize, setters_phrase, sorted_set,
 };
 use super::pod::{child, profile_type, Pod};
+use super::profile_annotations::{Snapshot, SECCOMP};
 use super::{Finding, Version};
 use serde_json::{json, Value};
 
@@ -180,10 +184,18 @@ fn fix_bad_types(fix: &mut Fixer, check: &str) {
 }
 
 pub fn remedy_baseline(fix: &mut Fixer) {
+    let snapshot = Snapshot::take(fix, SECCOMP);
     if fix.policy().version.at_least(19) {
         fix_bad_types(fix, BASELINE_ID);
-        return;
+    } else {
+        fix_bad_annotations(fix);
     }
+    if let Some(snapshot) = snapshot {
+        snapshot.reconcile(fix, BASELINE_ID);
+    }
+}
+
+fn fix_bad_annotations(fix: &mut Fixer) {
     let remedy = super::catalog::remedy(CONTROL, "annotation-runtime-default");
     let Some((parent, bad)) = fix.pod().map(|pod| {
         (
@@ -207,36 +219,75 @@ pub fn remedy_baseline(fix: &mut Fixer) {
 }
 
 pub fn remedy_restricted(fix: &mut Fixer) {
+    let snapshot = Snapshot::take(fix, SECCOMP);
     fix_bad_types(fix, RESTRICTED_ID);
+    add_missing(fix);
+    if let Some(snapshot) = snapshot {
+        snapshot.reconcile(fix, RESTRICTED_ID);
+    }
+}
+
+/// The profile to add where none is set: the one the subject's annotation names when PSS
+/// allows it (so the API server sees them agree), else RuntimeDefault.
+fn profile_for(pod: &Pod, annotation_key: &str) -> Value {
+    pod.annotations()
+        .into_iter()
+        .find(|(key, _)| *key == annotation_key)
+        .and_then(|(_, value)| SECCOMP.allowed_field_for(value))
+        .unwrap_or_else(|| json!({"type": "RuntimeDefault"}))
+}
+
+/// One pod-level profile for the containers that set none, or one per container when an
+/// exemption keeps one of them out.
+fn add_missing(fix: &mut Fixer) {
     let remedy = super::catalog::remedy(CONTROL, "field-runtime-default");
-    let Some((pod_context_at, missing, containers)) = fix.pod().map(|pod| {
+    let Some((pod_context_at, missing, containers, pod_profile)) = fix.pod().map(|pod| {
         let containers: Vec<_> = pod
             .containers()
             .iter()
             .filter(|c| profile_type(c.security_context(), FIELD).is_none())
-            .map(|c| (c.name.to_string(), c.security_context_at()))
+            .map(|c| {
+                let key = format!("{CONTAINER_ANNOTATION}{}", c.name);
+                (
+                    c.name.to_string(),
+                    c.security_context_at(),
+                    profile_for(&pod, &key),
+                )
+            })
             .collect();
-        (pod.security_context_at(), unset(&pod), containers)
+        let pod_profile = profile_for(&pod, POD_ANNOTATION);
+        (
+            pod.security_context_at(),
+            unset(&pod),
+            containers,
+            pod_profile,
+        )
     }) else {
         return;
     };
     if missing.is_empty() {
         return;
     }
-    let profile = json!({"type": "RuntimeDefault"});
     if fix.any_exempt(RESTRICTED_ID, missing.iter().map(|(name, _)| name.as_str())) {
-        for (name, context_at) in containers {
+        for (name, context_at, profile) in containers {
             fix.set(
                 RESTRICTED_ID,
                 remedy,
                 &context_at,
                 FIELD,
-                profile.clone(),
+                profile,
                 Some(&name),
             );
         }
     } else {
-        fix.set(RESTRICTED_ID, remedy, &pod_context_at, FIELD, profile, None);
+        fix.set(
+            RESTRICTED_ID,
+            remedy,
+            &pod_context_at,
+            FIELD,
+            pod_profile,
+            None,
+        );
     }
 }
 

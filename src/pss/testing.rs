@@ -68,14 +68,14 @@ pub fn message(object: &Value, level: Level, at: &str, id: &str) -> String {
 
 /// The default policy without hardening.
 pub fn policy(level: Level, at: &str) -> Policy {
-    let config = Config {
-        read_only_root_filesystem: Some(false),
-        default_resources: Some(false),
-        ..Config::default()
-    };
+    let mut config = Config::default();
+    config.hardening.read_only_root_filesystem = Some(false);
+    config.hardening.default_resources = Some(false);
     let object = pod(json!({}));
     let workload = crate::workload::workloads(&object).remove(0);
-    config.policy_for(&workload, level, version(at))
+    config
+        .policy_for(&workload, level, version(at))
+        .expect("the skip annotations name controls")
 }
 
 /// The plan under `policy` and the patched object.

@@ -66,6 +66,7 @@ fn kept(fix: &Fixer, pod: &Pod, bad: &[(Option<String>, String)]) -> Option<Stri
         .map(|c| Some(c.name))
         .chain([None])
         .find_map(|name| fix.withheld(ID, remedy, name))
+        .map(|withheld| withheld.reason().to_string())
 }
 
 /// Whether hostProcess stays true somewhere after the plan (then the pod needs hostNetwork).

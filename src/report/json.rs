@@ -12,15 +12,20 @@
 //!   `level_source`: `flag`, `namespace` or `default` (namespace unknown).
 //!
 //! `patch` adds `patch` (RFC 6902 operations relative to the workload object: exactly what `fix`
-//! applies) and `unfixable` (`[{"check", "path", "reason", "line", "column"}]`).
+//! applies) and `unfixable` (`[{"check", "path", "reason", "line", "column"}]`), and for a
+//! workload that cannot reach its level and was left unchanged (no `--partial`), `withheld`
+//! (`[{"check", "level", "safety", "path", "description"}]`, the fixes not applied).
 //!
 //! `check` adds `line` and `column` of the workload, `violations`
 //! (`[{"check", "level", "path", "paths", "message", "line", "column"}]`, PSS violations as PSA judges
 //! them; `paths` lists every offending field when there are several) and `hardening_gaps`
-//! (`[{"check", "path", "message", "line", "column"}]`, K01 hardening).
+//! (`[{"check", "path", "message", "line", "column"}]`, K01 hardening), and, only when an
+//! exemption (config or `pss-fix.dev/skip`) covers a finding, `exempted`
+//! (`[{"check", "path", "message", "hardening", "reason", "line", "column"}]`: not in
+//! `violations` or `hardening_gaps` and not counted for the exit code).
 
-use crate::manifest::{Enforce, LevelSource, Located, WorkloadReport};
-use crate::plan::{HardeningGap, Unfixable};
+use crate::manifest::{Enforce, Exempted, LevelSource, Located, WorkloadReport};
+use crate::plan::{Change, HardeningGap, Unfixable};
 use crate::pss::Violation;
 use serde::Serialize;
 use std::io::{self, Write};
@@ -96,6 +101,8 @@ pub struct PatchEntry<'a> {
     identity: Identity<'a>,
     patch: &'a json_patch::Patch,
     unfixable: &'a [Located<Unfixable>],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    withheld: &'a [Change],
 }
 
 impl<'a> PatchEntry<'a> {
@@ -104,6 +111,7 @@ impl<'a> PatchEntry<'a> {
             identity: Identity::new(file, workload),
             patch: &workload.patch,
             unfixable: &workload.unfixable,
+            withheld: &workload.withheld,
         }
     }
 }
@@ -117,6 +125,8 @@ pub struct CheckEntry<'a> {
     column: usize,
     violations: &'a [Located<Violation>],
     hardening_gaps: &'a [Located<HardeningGap>],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    exempted: &'a [Located<Exempted>],
 }
 
 impl<'a> CheckEntry<'a> {
@@ -127,6 +137,7 @@ impl<'a> CheckEntry<'a> {
             column: workload.column,
             violations: &workload.violations,
             hardening_gaps: &workload.hardening_gaps,
+            exempted: &workload.exempted,
         }
     }
 }
@@ -195,5 +206,26 @@ mod tests {
         assert_eq!(value[1]["level"], "privileged");
         assert_eq!(value[1]["version"], Value::Null);
         assert_eq!(value[1]["violations"], json!([]));
+    }
+
+    #[test]
+    fn exempted_findings_are_listed_apart_only_when_there_are_some() {
+        let plain = deployment();
+        let exempted = crate::report::fixtures::exempted_deployment();
+        let (mut writer, mut out) = (ArrayWriter::new(), Vec::new());
+        for workload in [&plain, &exempted] {
+            writer
+                .element(&mut out, &CheckEntry::new("a.yaml", workload))
+                .expect("writes");
+        }
+        let value = parse(writer, out);
+        assert!(value[0].get("exempted").is_none());
+        assert_eq!(value[1]["violations"].as_array().map(Vec::len), Some(1));
+        assert_eq!(
+            value[1]["exempted"],
+            json!([{"check": "hostPathVolumes", "path": "/spec/template/spec/volumes/0/hostPath",
+                "message": "hostPathVolumes is not allowed", "hardening": false,
+                "reason": "exempted by pss-fix.dev/skip", "line": 30, "column": 9}])
+        );
     }
 }

@@ -47,7 +47,7 @@ pub fn workload_name(workload: &WorkloadReport) -> String {
 pub(crate) mod fixtures {
     //! Hand-built workload reports for the writers' tests (no engine involved).
 
-    use crate::manifest::{Enforce, HeldTo, LevelSource, Located, WorkloadReport};
+    use crate::manifest::{Enforce, Exempted, HeldTo, LevelSource, Located, WorkloadReport};
     use crate::plan::{Change, HardeningGap, Unfixable};
     use crate::policy::Safety;
     use crate::pss::{Level, Version, Violation};
@@ -92,6 +92,9 @@ pub(crate) mod fixtures {
                     .to_owned(),
                 description: "set allowPrivilegeEscalation to false".to_owned(),
             }],
+            // Fixed in part (`--partial`): the hostPath volume blocks the level.
+            blocked: true,
+            withheld: Vec::new(),
             unfixable: vec![Located {
                 item: Unfixable {
                     check: "hostPathVolumes".to_owned(),
@@ -122,6 +125,25 @@ pub(crate) mod fixtures {
                 line: 20,
                 column: 9,
             }],
+            exempted: Vec::new(),
         }
+    }
+
+    /// [`deployment`] with its hostPathVolumes violation exempted by the skip annotation.
+    pub fn exempted_deployment() -> WorkloadReport {
+        let mut workload = deployment();
+        let violation = workload.violations.remove(1);
+        workload.exempted.push(Located {
+            item: Exempted {
+                check: violation.item.check,
+                path: violation.item.path,
+                message: violation.item.message,
+                hardening: false,
+                reason: "exempted by pss-fix.dev/skip".to_owned(),
+            },
+            line: violation.line,
+            column: violation.column,
+        });
+        workload
     }
 }

@@ -6,7 +6,9 @@
 //! or `error` with `--hardening`), `message.text` naming the workload, the level it was held to
 //! and the upstream message, and one physical location: the file as a relative URI against
 //! `%SRCROOT%` and the region `startLine`/`startColumn` of the offending field.
-//! `properties.pointer` carries the field's JSON pointer within its document.
+//! `properties.pointer` carries the field's JSON pointer within its document. A finding an
+//! exemption covers carries `suppressions`: kind `inSource` for the `pss-fix.dev/skip`
+//! annotation in the file, `external` for the config file, the reason as `justification`.
 //!
 //! SARIF is one JSON object, so results are collected (they are small) and written at the end.
 
@@ -57,11 +59,18 @@ impl SarifLog {
                 line: found.line,
                 column: found.column,
             };
-            self.result(found.check, place, text, found.hardening);
+            self.result(found.check, place, text, found.hardening, found.exempted);
         }
     }
 
-    fn result(&mut self, check: &str, place: Place<'_>, text: String, hardening: bool) {
+    fn result(
+        &mut self,
+        check: &str,
+        place: Place<'_>,
+        text: String,
+        hardening: bool,
+        exempted: Option<&str>,
+    ) {
         let index = match self.rules.iter().position(|(id, _)| id == check) {
             Some(index) => index,
             None => {
@@ -85,6 +94,18 @@ impl SarifLog {
             }}],
             "properties": {"pointer": place.pointer}
         }));
+        if let (Some(reason), Some(Value::Object(result))) = (exempted, self.results.last_mut()) {
+            // The annotation sits in the file itself; a config rule, alone or with it, does not.
+            let kind = if reason.contains("config") {
+                "external"
+            } else {
+                "inSource"
+            };
+            result.insert(
+                "suppressions".to_owned(),
+                json!([{"kind": kind, "justification": reason}]),
+            );
+        }
     }
 
     /// Writes the whole log.
@@ -212,5 +233,26 @@ mod tests {
         SarifLog::new(false).write(&mut out).expect("writes");
         let log: Value = serde_json::from_slice(&out).expect("valid JSON");
         assert_eq!(log["runs"][0]["results"], json!([]));
+    }
+
+    #[test]
+    fn exempted_findings_are_suppressed_results() {
+        let mut workload = crate::report::fixtures::exempted_deployment();
+        let mut sarif = SarifLog::new(false);
+        sarif.add("app.yaml", &workload);
+        workload.exempted[0].item.reason = "exempted by config".to_owned();
+        sarif.add("app.yaml", &workload);
+        let mut out = Vec::new();
+        sarif.write(&mut out).expect("writes to a vec");
+        let log: Value = serde_json::from_slice(&out).expect("valid JSON");
+        let results = log["runs"][0]["results"].as_array().expect("results");
+        assert_eq!(results.len(), 6);
+        assert!(results[0].get("suppressions").is_none());
+        assert_eq!(results[2]["ruleId"], "hostPathVolumes");
+        assert_eq!(
+            results[2]["suppressions"],
+            json!([{"kind": "inSource", "justification": "exempted by pss-fix.dev/skip"}])
+        );
+        assert_eq!(results[5]["suppressions"][0]["kind"], "external");
     }
 }

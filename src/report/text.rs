@@ -3,15 +3,20 @@
 //! `check` writes one line per finding, in the form compilers and editors jump to:
 //! `FILE:LINE:COL: KIND/NAMESPACE/NAME [LEVEL VERSION]: CHECK: MESSAGE`, where the bracket says
 //! which level the workload was held to (`restricted latest`, `baseline v1.25`); K01 hardening
-//! gaps have `[hardening]` there instead, so they read as their own kind of finding.
+//! gaps have `[hardening]` there instead, so they read as their own kind of finding. Findings an
+//! exemption covers come last, the reason added in the bracket
+//! (`[restricted latest, exempted by config]`); they do not count.
 //!
 //! `fix` explains each workload it changed or could not fully fix: a heading
 //! `FILE:LINE:COL: KIND/NAMESPACE/NAME [LEVEL VERSION, FROM]`, then one line per change
 //! `  fixed CHECK (LEVEL, safe|changes-behaviour) at PATH: DESCRIPTION`, and one per violation
-//! left `  unfixable CHECK at LINE:COL PATH: REASON`.
+//! left `  unfixable CHECK at LINE:COL PATH: REASON`. A workload that cannot reach its level
+//! and was left unchanged (no `--partial`) says so under its heading, and lists the fixes not
+//! applied as `  withheld CHECK (LEVEL, SAFETY) at PATH: DESCRIPTION`.
 
 use super::{enforce_name, finding_label, workload_name};
 use crate::manifest::{LevelSource, WorkloadReport};
+use crate::plan::Change;
 use crate::policy::Safety;
 use std::io::{self, Write};
 
@@ -25,9 +30,12 @@ pub fn write_findings(
     let held_to = enforce_name(workload.held_to.enforce);
     for found in workload.findings() {
         let label = finding_label(&found, &held_to);
+        let exempted = found
+            .exempted
+            .map_or(String::new(), |reason| format!(", {reason}"));
         writeln!(
             out,
-            "{file}:{}:{}: {name} [{label}]: {}: {}",
+            "{file}:{}:{}: {name} [{label}{exempted}]: {}: {}",
             found.line, found.column, found.check, found.message
         )?;
     }
@@ -43,6 +51,7 @@ pub fn write_explanation(
     if workload.changes.is_empty() && workload.unfixable.is_empty() {
         return Ok(());
     }
+    let level = enforce_name(workload.held_to.enforce);
     // The level's origin is worth saying only when it varies per workload (--level namespace).
     let source = match workload.held_to.source {
         LevelSource::Flag => "",
@@ -55,19 +64,27 @@ pub fn write_explanation(
         workload.line,
         workload.column,
         workload_name(workload),
-        enforce_name(workload.held_to.enforce)
+        level
     )?;
-    for change in &workload.changes {
-        let level = change.level.map_or("hardening", |level| level.as_str());
-        let safety = match change.safety {
-            Safety::Safe => "safe",
-            Safety::ChangesBehaviour => "changes-behaviour",
-        };
+    if !workload.withheld.is_empty() {
         writeln!(
             out,
-            "  fixed {} ({level}, {safety}) at {}: {}",
-            change.check, change.path, change.description
+            "  cannot reach {level}: left unchanged, {} withheld (--partial applies them)",
+            pluralize(workload.withheld.len(), "fix", "fixes")
         )?;
+    } else if workload.blocked {
+        let what = if workload.changes.is_empty() {
+            "nothing to fix"
+        } else {
+            "fixed in part (--partial)"
+        };
+        writeln!(out, "  cannot reach {level}: {what}")?;
+    }
+    for change in &workload.changes {
+        write_change(out, "fixed", change)?;
+    }
+    for change in &workload.withheld {
+        write_change(out, "withheld", change)?;
     }
     for left in &workload.unfixable {
         writeln!(
@@ -77,6 +94,25 @@ pub fn write_explanation(
         )?;
     }
     Ok(())
+}
+
+/// `  VERB CHECK (LEVEL, SAFETY) at PATH: DESCRIPTION`.
+fn write_change(out: &mut dyn Write, verb: &str, change: &Change) -> io::Result<()> {
+    let level = change.level.map_or("hardening", |level| level.as_str());
+    let safety = match change.safety {
+        Safety::Safe => "safe",
+        Safety::ChangesBehaviour => "changes-behaviour",
+    };
+    writeln!(
+        out,
+        "  {verb} {} ({level}, {safety}) at {}: {}",
+        change.check, change.path, change.description
+    )
+}
+
+/// `1 fix`, `2 fixes`.
+fn pluralize(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
 }
 
 #[cfg(test)]
@@ -110,6 +146,7 @@ should set readOnlyRootFilesystem\n"
         assert_eq!(
             text,
             "app.yaml:12:1: Deployment/shop/web [restricted v1.30, from its namespace]\n  \
+cannot reach restricted v1.30: fixed in part (--partial)\n  \
 fixed allowPrivilegeEscalation (restricted, safe) at \
 /spec/template/spec/containers/0/securityContext/allowPrivilegeEscalation: set \
 allowPrivilegeEscalation to false\n  \
@@ -119,10 +156,34 @@ changes what the pod mounts\n"
     }
 
     #[test]
+    fn a_workload_left_unchanged_lists_the_withheld_fixes() {
+        let mut workload = deployment();
+        workload.withheld = std::mem::take(&mut workload.changes);
+        let text = render(|out| write_explanation(out, "app.yaml", &workload));
+        assert!(text.contains(
+            "\n  cannot reach restricted v1.30: left unchanged, 1 fix withheld (--partial applies \
+them)\n  withheld allowPrivilegeEscalation (restricted, safe) at "
+        ));
+    }
+
+    #[test]
     fn nothing_to_explain_writes_nothing() {
         let mut workload = deployment();
         workload.changes.clear();
         workload.unfixable.clear();
         assert_eq!(render(|out| write_explanation(out, "a", &workload)), "");
+    }
+
+    #[test]
+    fn exempted_findings_come_last_with_the_reason() {
+        let workload = crate::report::fixtures::exempted_deployment();
+        let text = render(|out| write_findings(out, "app.yaml", &workload));
+        assert!(
+            text.ends_with(
+                "app.yaml:30:9: Deployment/shop/web [restricted v1.30, exempted by \
+pss-fix.dev/skip]: hostPathVolumes: hostPathVolumes is not allowed\n"
+            ),
+            "{text}"
+        );
     }
 }

@@ -319,7 +319,12 @@ fn decide(request: Request, context: Context<'_>) -> Review {
     let Some((level, version)) = level_for(&request.namespace, context) else {
         return answer.skip("privileged namespace");
     };
-    let policy = context.config.policy_for(&workload, level, version);
+    let policy = match context.config.policy_for(&workload, level, version) {
+        Ok(policy) => policy,
+        // A skip annotation naming no control: fixing anyway would edit what its author meant
+        // to exempt, so the author is told, as `check` and `fix` tell theirs.
+        Err(error) => return answer.deny(400, &format!("pss-fix: {error}")),
+    };
     // The object is not needed after the plan: it is edited in place, not copied.
     let plan = plan::plan_owned(request.object, &policy);
     answer.planned(&plan, level, version, context.config.enforce)
@@ -430,6 +435,12 @@ impl Answer {
     fn skip(mut self, reason: &str) -> Review {
         self.summary.reason = reason.to_owned();
         self.finish(Outcome::Skipped)
+    }
+
+    fn deny(mut self, code: u16, message: &str) -> Review {
+        self.response = failure(&self.response.uid, code, message).response;
+        self.summary.reason = message.to_owned();
+        self.finish(Outcome::Denied)
     }
 
     fn planned(mut self, plan: &Plan, level: Level, version: Version, enforce: bool) -> Review {
@@ -772,5 +783,24 @@ mod tests {
         assert_eq!(short.chars().count(), MAX_WARNING_CHARS);
         assert!(short.ends_with("..."));
         assert_eq!(shorten("short".into()), "short");
+    }
+
+    #[test]
+    fn a_skip_annotation_naming_no_control_is_denied_with_the_known_names() {
+        let mut pod = pod();
+        pod["metadata"]["annotations"] = json!({"pss-fix.dev/skip": "hostNamespace"});
+        let answer = review_value(&request("CREATE", pod, Value::Null), &Config::default());
+        assert_eq!((answer.http_status, answer.outcome), (200, Outcome::Denied));
+        let response = &answer.response.response;
+        assert!(!response.allowed);
+        let status = response.status.as_ref().unwrap();
+        assert_eq!(status.code, 400);
+        assert!(
+            status.message.starts_with(
+                "pss-fix: annotation `pss-fix.dev/skip`: unknown control `hostNamespace`; known: "
+            ),
+            "{}",
+            status.message
+        );
     }
 }

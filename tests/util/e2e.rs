@@ -268,23 +268,29 @@ impl Oracle {
         })
     }
 
-    /// Sends every request, then reads every verdict (the pipe's buffers bound how far the
-    /// writer may run ahead, so requests go in batches).
+    /// Sends every request while reading every verdict (a thread writes, so that neither side
+    /// of the pipes can stall the other).
     pub fn judge(&mut self, requests: &[Value]) -> Vec<Value> {
-        let mut verdicts = Vec::with_capacity(requests.len());
-        for batch in requests.chunks(256) {
-            for request in batch {
-                serde_json::to_writer(&mut self.input, request).expect("write");
-                self.input.write_all(b"\n").expect("write");
-            }
-            self.input.flush().expect("flush");
-            for _ in batch {
-                let mut line = String::new();
-                self.output.read_line(&mut line).expect("read");
-                verdicts.push(serde_json::from_str(&line).expect("a verdict line"));
-            }
-        }
-        verdicts
+        let input = &mut self.input;
+        let output = &mut self.output;
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let mut writer = std::io::BufWriter::new(input);
+                for request in requests {
+                    serde_json::to_writer(&mut writer, request).expect("write");
+                    writer.write_all(b"\n").expect("write");
+                }
+                writer.flush().expect("flush");
+            });
+            requests
+                .iter()
+                .map(|_| {
+                    let mut line = String::new();
+                    output.read_line(&mut line).expect("read");
+                    serde_json::from_str(&line).expect("a verdict line")
+                })
+                .collect()
+        })
     }
 }
 

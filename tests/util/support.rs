@@ -65,9 +65,9 @@ pub struct Fixture {
     pub object: Value,
 }
 
-/// Every fixture under `conformance/pss`, sorted by path.
-pub fn fixtures(shared: &Path) -> Vec<Fixture> {
-    let root = shared.join("conformance/pss");
+/// Every fixture under `root` (`<level>/<version>/<pass|fail>/*.yaml`, the layout of the
+/// upstream module's `test/testdata`), sorted by path.
+pub fn fixtures(root: &Path) -> Vec<Fixture> {
     let mut found = Vec::new();
     for level in ["baseline", "restricted"] {
         let Ok(versions) = std::fs::read_dir(root.join(level)) else {

@@ -16,6 +16,12 @@
 //! come from `pss-fix fix --check` under `/usr/bin/time -v` (all cores; skipped when `time` is
 //! absent).
 //!
+//! Peak memory against the largest input: `check` and `fix --check` on one generated file of
+//! [`LARGE_FILE_BYTES`] (many documents), as a multiple of the file's size.
+//!
+//! `PSS_FIX_BEFORE=/path/to/an/older/pss-fix` times that binary too, in the same run, beside
+//! this one, for before/after rows.
+//!
 //! Run: `cargo bench --bench fix` (release profile). The machine may be shared: the load
 //! average is printed with the results.
 
@@ -41,6 +47,8 @@ use yaml_rust2::scanner::Marker;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Size of the one large generated file that peak memory is measured against.
+const LARGE_FILE_BYTES: usize = 50_000_000;
 /// Workloads in the generated tree.
 const GENERATED_WORKLOADS: usize = 10_000;
 /// Documents per generated file.
@@ -75,6 +83,24 @@ fn main() {
     generate(&double, GENERATED_WORKLOADS / DOCUMENTS_PER_FILE, 0);
     generate(&double, GENERATED_WORKLOADS / DOCUMENTS_PER_FILE, 1);
     binary("generated 20,000 workloads (same largest file)", &double);
+
+    let large = tree.path().join("large");
+    fs::create_dir_all(&large).expect("mkdir");
+    let mut text = String::new();
+    let mut index = 0;
+    while text.len() < LARGE_FILE_BYTES {
+        text.push_str(&workload(index));
+        text.push_str("---\n");
+        index += 1;
+    }
+    fs::write(large.join("all.yaml"), &text).expect("write");
+    for args in [&["check"][..], &["fix", "--check"][..]] {
+        binary_with(
+            &format!("one {} MB file", text.len() / 1_000_000),
+            &large,
+            args,
+        );
+    }
 }
 
 /// The engine and the bare parse over the same texts, single-threaded.
@@ -172,17 +198,33 @@ fn median(mut times: Vec<Duration>) -> Duration {
     times[times.len() / 2]
 }
 
-/// The release binary over a whole tree: wall time and peak memory.
+/// The release binary over a whole tree: wall time and peak memory of `fix --check`.
 fn binary(label: &str, tree: &Path) {
+    binary_with(label, tree, &["fix", "--check"]);
+}
+
+/// The release binary (and `PSS_FIX_BEFORE`, when set) running `args` over a tree: wall time,
+/// peak memory, and peak memory as a multiple of the largest file.
+fn binary_with(label: &str, tree: &Path, args: &[&str]) {
     let time = Path::new("/usr/bin/time");
     if !time.exists() {
         println!("  binary: /usr/bin/time absent, skipped");
         return;
     }
-    let output = Command::new(time)
+    let mut binaries = vec![("this build", PathBuf::from(env!("CARGO_BIN_EXE_pss-fix")))];
+    if let Some(before) = std::env::var_os("PSS_FIX_BEFORE") {
+        binaries.push(("PSS_FIX_BEFORE", PathBuf::from(before)));
+    }
+    for (name, binary) in binaries {
+        run_binary(label, tree, args, name, &binary);
+    }
+}
+
+fn run_binary(label: &str, tree: &Path, args: &[&str], name: &str, binary: &Path) {
+    let output = Command::new("/usr/bin/time")
         .arg("-v")
-        .arg(env!("CARGO_BIN_EXE_pss-fix"))
-        .args(["fix", "--check"])
+        .arg(binary)
+        .args(args)
         .arg(tree)
         .output()
         .expect("the binary runs");
@@ -195,11 +237,23 @@ fn binary(label: &str, tree: &Path) {
             .unwrap_or_else(|| "?".to_owned())
     };
     let largest = largest_file(tree);
+    let wall = field("Elapsed (wall clock) time (h:mm:ss or m:ss):");
+    // `m:ss.ss` (or `h:mm:ss`): seconds, for the throughput over the tree's bytes.
+    let seconds = wall.split(':').try_fold(0.0, |total, part| {
+        part.parse::<f64>().map(|part| total * 60.0 + part)
+    });
+    let throughput = seconds
+        .map(|seconds| format!("{:.1} MB/s", tree_bytes(tree) as f64 / 1e6 / seconds))
+        .unwrap_or_else(|_| "?".to_owned());
+    let peak = field("Maximum resident set size (kbytes):");
+    let ratio = peak
+        .parse::<f64>()
+        .map(|kilobytes| format!("{:.1}x", kilobytes * 1024.0 / largest as f64))
+        .unwrap_or_else(|_| "?".to_owned());
     println!(
-        "  binary `fix --check` on {label}: exit {:?}, wall {}, peak RSS {} kB, largest file {} kB",
+        "  {name} `{}` on {label}: exit {:?}, wall {wall} ({throughput}), peak RSS {peak} kB ({ratio} the largest file, {} kB)",
+        args.join(" "),
         output.status.code(),
-        field("Elapsed (wall clock) time (h:mm:ss or m:ss):"),
-        field("Maximum resident set size (kbytes):"),
         largest / 1000
     );
 }
@@ -236,6 +290,16 @@ fn collect(dir: &Path, paths: &mut Vec<PathBuf>) {
             paths.push(path);
         }
     }
+}
+
+fn tree_bytes(root: &Path) -> u64 {
+    let mut paths = Vec::new();
+    collect(root, &mut paths);
+    paths
+        .iter()
+        .filter_map(|path| fs::metadata(path).ok())
+        .map(|metadata| metadata.len())
+        .sum()
 }
 
 fn largest_file(root: &Path) -> u64 {

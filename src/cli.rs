@@ -77,6 +77,19 @@ left. Options (level, version, hardening, exemptions) come from `functionConfig`
 of the config file. Any error is exit 2 with nothing on stdout."
     )]
     Krm,
+    /// Fix a Helm chart's values so that every workload it renders meets the level.
+    #[command(
+        long_about = "Fix a Helm chart at its source, its values. Renders CHART (a \
+directory, default `.`, or anything `helm template` takes) with your helm, plans every rendered \
+workload as `fix` would, finds the values keys that reach the fields the plans need by rendering \
+with probe values, and writes the smallest values change: by default the diff of the chart's \
+values.yaml on stdout; --write edits values.yaml in place keeping its comments and layout; \
+--values-out FILE writes an override file for `helm upgrade -f FILE`. The chart is then rendered \
+again with the change and checked: what still fails is listed with the template file that \
+writes it, for the post-renderer (`pss-fix fix --stdout -`). Exit 1 if a workload still \
+violates its level, 2 if helm or the chart fails."
+    )]
+    Helm(HelmArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell to complete for.
@@ -285,6 +298,47 @@ fails)."
     /// Colour the diff: auto (a terminal, unless NO_COLOR is set), always or never.
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+}
+
+/// `pss-fix helm`.
+#[derive(Debug, Clone, Args)]
+pub struct HelmArgs {
+    /// The chart and the policy (PATH: the chart, default `.`; --exclude does not apply).
+    #[command(flatten)]
+    pub selection: Selection,
+
+    /// A values file, as `helm -f` takes it (repeatable, in order).
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+
+    /// A value, as `helm --set` takes it (repeatable, in order).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+
+    /// The release name to render with.
+    #[arg(long, value_name = "NAME", default_value = "release")]
+    pub release_name: String,
+
+    /// The release namespace to render with (and whose Namespace --level namespace reads).
+    #[arg(
+        short = 'n',
+        long = "release-namespace",
+        value_name = "NS",
+        default_value = "default"
+    )]
+    pub release_namespace: String,
+
+    /// The helm binary, Helm 3 or 4 (default: `helm` on PATH).
+    #[arg(long, value_name = "BIN", default_value = "helm")]
+    pub helm: PathBuf,
+
+    /// Edit the chart's values.yaml in place (comments and layout kept).
+    #[arg(short, long, group = "helm_mode")]
+    pub write: bool,
+
+    /// Write the change as an override values file, for `helm upgrade -f FILE`.
+    #[arg(long, value_name = "FILE", group = "helm_mode")]
+    pub values_out: Option<PathBuf>,
 }
 
 /// `pss-fix webhook`.

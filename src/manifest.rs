@@ -6,7 +6,7 @@
 //! findings get their FILE:LINE:COL. It knows nothing of paths, output formats or exit codes.
 
 use crate::config::{Config, LevelChoice};
-use crate::plan::{self, Change, HardeningGap, Plan, Unfixable};
+use crate::plan::{self, Change, HardeningGap, Note, Plan, Unfixable};
 use crate::policy::Exemptions;
 use crate::pss::{self, Level, Version, Violation};
 use crate::workload;
@@ -154,6 +154,8 @@ pub struct WorkloadReport {
     pub blocked: bool,
     /// Changes left out because the workload cannot reach its level (see [`Plan::withheld`]).
     pub withheld: Vec<Change>,
+    /// Advice (see [`Plan::notes`]).
+    pub notes: Vec<Note>,
     pub unfixable: Vec<Located<Unfixable>>,
     pub violations: Vec<Located<Violation>>,
     pub hardening_gaps: Vec<Located<HardeningGap>>,
@@ -235,41 +237,35 @@ impl Manifest {
     /// Judges and plans every workload of `source` and, when `fix` is set, edits the text.
     /// An error (not YAML, or an edit that fails verification) concerns the whole text.
     pub fn process(source: &str, policies: &Policies, fix: bool) -> Result<Manifest, yaml::Error> {
-        let stream = yaml::Stream::parse(source)?;
-        let mut workloads = Vec::new();
-        let mut edits: Vec<(usize, Patch)> = Vec::new();
-        for (index, document) in stream.documents().iter().enumerate() {
-            for found in workload::workloads(document.value()) {
-                let report = judge(&stream, index, &found, policies)?;
-                if fix && !report.patch.0.is_empty() {
-                    let ops = prefixed(&report.patch, &found.pointer);
-                    match edits.last_mut() {
-                        Some((last, patch)) if *last == index => patch.0.extend(ops),
-                        _ => edits.push((index, Patch(ops))),
-                    }
+        // Document by document: the engine holds one document's tree and values at a time.
+        let processed = yaml::process(source, |visit| {
+            let mut reports = Vec::new();
+            let mut operations = Vec::new();
+            for found in workload::workloads(visit.document().value()) {
+                let report = judge(visit, &found, policies)?;
+                if fix {
+                    operations.extend(prefixed(&report.patch, &found.pointer));
                 }
-                workloads.push(report);
+                reports.push(report);
             }
-        }
-        let fixed = if edits.is_empty() {
-            None
-        } else {
-            Some(stream.edit(&edits)?).filter(|text| text != source)
-        };
-        Ok(Manifest { workloads, fixed })
+            Ok((reports, Patch(operations)))
+        })?;
+        Ok(Manifest {
+            workloads: processed.results.into_iter().flatten().collect(),
+            fixed: processed.text.filter(|text| text != source),
+        })
     }
 }
 
 /// Holds one workload to its level, plans it and locates every finding. A skip annotation
 /// that names no control is an error at the annotation.
 fn judge(
-    stream: &yaml::Stream,
-    document: usize,
+    visit: &yaml::Visit<'_>,
     found: &workload::Workload<'_>,
     policies: &Policies,
 ) -> Result<WorkloadReport, yaml::Error> {
     let held_to = policies.held_to(found.namespace.as_deref());
-    let locate = |path: &str| stream.location(document, &format!("{}{path}", found.pointer));
+    let locate = |path: &str| visit.location(&format!("{}{path}", found.pointer));
     let (plan, hardening_gaps, exemptions) = match held_to.enforce {
         Enforce::Level(level, version) => {
             let policy = policies
@@ -277,13 +273,7 @@ fn judge(
                 .policy_for(found, level, version)
                 .map_err(|error| {
                     let at = format!("{}{}", found.pointer, error.pointer());
-                    let (line, column) = stream.location(document, &at);
-                    yaml::Error {
-                        line,
-                        column,
-                        offset: stream.range(document, &at).start,
-                        message: error.to_string(),
-                    }
+                    visit.error_at(&at, error.to_string())
                 })?;
             let gaps = plan::hardening::gaps(found.object, &policy.hardening);
             (plan::plan(found.object, &policy), gaps, policy.exemptions)
@@ -296,6 +286,7 @@ fn judge(
                 violations: Vec::new(),
                 blocked: false,
                 withheld: Vec::new(),
+                notes: Vec::new(),
             },
             Vec::new(),
             Exemptions::default(),
@@ -336,7 +327,7 @@ fn judge(
     }
     let (line, column) = locate("");
     Ok(WorkloadReport {
-        document,
+        document: visit.index,
         pointer: found.pointer.clone(),
         kind: found.kind.clone(),
         namespace: found.namespace.clone(),
@@ -352,6 +343,7 @@ fn judge(
         changes: plan.changes,
         blocked: plan.blocked,
         withheld: plan.withheld,
+        notes: plan.notes,
     })
 }
 

@@ -21,7 +21,7 @@ pub mod hardening;
 
 use crate::policy::{Exemptions, Policy};
 use crate::pss::fixer::Fixer;
-pub use crate::pss::fixer::{Change, Unfixable};
+pub use crate::pss::fixer::{Change, Note, Unfixable};
 use crate::pss::Violation;
 use serde_json::Value;
 use std::borrow::Cow;
@@ -40,6 +40,8 @@ pub struct Plan {
     /// The changes not applied because the workload is blocked (without `--partial`):
     /// behaviour-changing edits that would leave it broken and still rejected.
     pub withheld: Vec<Change>,
+    /// Advice, e.g. to set `spec.os.name: windows` on a pod that selects Windows nodes.
+    pub notes: Vec<Note>,
 }
 
 /// A K01 hardening gap: not a PSS violation, and counted only when asked for.
@@ -87,6 +89,17 @@ fn plan_cow(workload: Cow<'_, Value>, policy: &Policy) -> Plan {
         }
     }
     hardening::remedy(&mut fixer);
+    if let Some(why) = fixer.windows_selection() {
+        let spec_at = fixer.pod().map(|pod| pod.spec_at).unwrap_or_default();
+        fixer.note(
+            spec_at,
+            format!(
+                "the pod runs on Windows ({why}) but does not say so: no Linux-only field \
+                 (readOnlyRootFilesystem, runAsUser) was added; set spec.os.name: windows so \
+                 the API server and PSA judge it as a Windows pod"
+            ),
+        );
+    }
     // Checks are pure: an object no remedy edited has the violations it started with. And
     // remedies only tighten fields, so only a control violated before can be violated after
     // (tests/plan_properties.rs holds every plan to a full check of its result).
@@ -128,6 +141,7 @@ fn plan_cow(workload: Cow<'_, Value>, policy: &Policy) -> Plan {
             violations,
             blocked,
             withheld: std::mem::take(&mut fixer.changes),
+            notes: std::mem::take(&mut fixer.notes),
         };
     }
     let patch = if fixer.untouched() {
@@ -149,6 +163,7 @@ fn plan_cow(workload: Cow<'_, Value>, policy: &Policy) -> Plan {
         violations,
         blocked,
         withheld: Vec::new(),
+        notes: std::mem::take(&mut fixer.notes),
     }
 }
 
@@ -290,6 +305,40 @@ mod tests {
             [("hostNamespaces", "/spec/hostNetwork", "exempted by config")]
         );
         assert_eq!(plan.violations.len(), 1);
+    }
+
+    #[test]
+    fn pod_level_resources_bound_the_container_defaults() {
+        let mut pod = restricted_pod(json!({"readOnlyRootFilesystem": true}), json!({}));
+        pod["spec"]["resources"] = json!({"limits": {"cpu": "250m"}});
+        let mut sidecar = pod["spec"]["containers"][0].clone();
+        sidecar["name"] = json!("sidecar");
+        pod["spec"]["containers"]
+            .as_array_mut()
+            .unwrap()
+            .push(sidecar);
+        let workload = crate::workload::workloads(&pod).remove(0);
+        let policy = crate::config::Config::default()
+            .policy_for(&workload, Restricted, version("latest"))
+            .unwrap();
+        let (_, patched) = fix_with(&pod, &policy);
+        // Two default CPU requests of 100m each, or a 500m limit, would break the pod's 250m.
+        for container in patched["spec"]["containers"].as_array().unwrap() {
+            assert_eq!(
+                container["resources"],
+                json!({"requests": {"memory": "128Mi"}, "limits": {"memory": "512Mi"}})
+            );
+        }
+        pod["spec"]["resources"] = json!({"requests": {"memory": "1Gi", "cpu": "1"}});
+        let (plan, _) = fix_with(&pod, &policy);
+        assert!(plan
+            .patch
+            .0
+            .iter()
+            .all(|op| !op.path().to_string().contains("requests")));
+        assert!(super::hardening::gaps(&pod, &policy.hardening)
+            .iter()
+            .all(|gap| !gap.message.contains("requests")));
     }
 
     #[test]

@@ -200,15 +200,213 @@ fn pod_spec() -> impl Strategy<Value = Value> {
         })
 }
 
+const SECCOMP_POD: &str = "seccomp.security.alpha.kubernetes.io/pod";
+const SECCOMP_CONTAINER: &str = "container.seccomp.security.alpha.kubernetes.io/";
+const APP_ARMOR_CONTAINER: &str = "container.apparmor.security.beta.kubernetes.io/";
+
+/// Pod annotations: the deprecated seccomp and AppArmor profile annotations.
+fn annotations() -> impl Strategy<Value = Map<String, Value>> {
+    (
+        maybe(vec!["unconfined", "runtime/default", "localhost/p.json"]),
+        maybe(vec!["unconfined", "docker/default", "localhost/c.json"]),
+        maybe(vec!["unconfined", "runtime/default", "localhost/a"]),
+    )
+        .prop_map(|(pod, container, app_armor)| {
+            let mut annotations = Map::new();
+            insert(&mut annotations, SECCOMP_POD, pod.map(Value::from));
+            let c0 = |prefix: &str| format!("{prefix}c0");
+            insert(
+                &mut annotations,
+                &c0(SECCOMP_CONTAINER),
+                container.map(Value::from),
+            );
+            insert(
+                &mut annotations,
+                &c0(APP_ARMOR_CONTAINER),
+                app_armor.map(Value::from),
+            );
+            annotations
+        })
+}
+
+/// How a pod may target Windows nodes without `spec.os.name`.
+fn windows_selection() -> impl Strategy<Value = Option<(&'static str, Value)>> {
+    let affinity = json!({"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+        "nodeSelectorTerms": [{"matchExpressions": [
+            {"key": "kubernetes.io/os", "operator": "In", "values": ["windows"]}]}]}}});
+    proptest::option::weighted(
+        0.3,
+        proptest::sample::select(vec![
+            ("nodeSelector", json!({"kubernetes.io/os": "windows"})),
+            ("nodeSelector", json!({"beta.kubernetes.io/os": "windows"})),
+            ("nodeSelector", json!({"kubernetes.io/os": "linux"})),
+            ("affinity", affinity),
+            (
+                "securityContext",
+                json!({"windowsOptions": {"hostProcess": true}}),
+            ),
+        ]),
+    )
+}
+
+/// Pod-level resources (Kubernetes 1.32+), a Windows user, and a Windows selection.
+fn pod_extras() -> impl Strategy<
+    Value = (
+        Option<Value>,
+        Option<&'static str>,
+        Option<(&'static str, Value)>,
+    ),
+> {
+    (
+        proptest::option::weighted(
+            0.3,
+            proptest::sample::select(vec![
+                json!({"limits": {"cpu": "300m"}}),
+                json!({"requests": {"memory": "256Mi"}}),
+                json!({"requests": {"cpu": "1"}, "limits": {"memory": "1Gi"}}),
+            ]),
+        ),
+        maybe(vec![
+            "ContainerAdministrator",
+            "containeradministrator",
+            "ContainerUser",
+        ]),
+        windows_selection(),
+    )
+}
+
 fn workload() -> impl Strategy<Value = Value> {
-    (pod_spec(), proptest::bool::ANY).prop_map(|(spec, as_pod)| {
-        if as_pod {
-            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": spec})
-        } else {
-            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
-                   "spec": {"template": {"metadata": {"labels": {"a": "b"}}, "spec": spec}}})
+    (pod_spec(), proptest::bool::ANY, annotations(), pod_extras()).prop_map(
+        |(mut spec, as_pod, annotations, (resources, user, selection))| {
+            insert(
+                spec.as_object_mut().expect("a spec"),
+                "resources",
+                resources,
+            );
+            if let Some(user) = user {
+                spec["securityContext"]["windowsOptions"]["runAsUserName"] = json!(user);
+            }
+            if let Some((key, value)) = selection {
+                match (key, spec.get_mut(key)) {
+                    ("securityContext", Some(context)) => {
+                        context["windowsOptions"]["hostProcess"] = json!(true);
+                    }
+                    _ => {
+                        spec[key] = value;
+                    }
+                }
+            }
+            let mut metadata = json!({"name": "p"});
+            if !annotations.is_empty() {
+                metadata["annotations"] = Value::Object(annotations);
+            }
+            if as_pod {
+                json!({"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec})
+            } else {
+                json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+                       "spec": {"template": {"metadata": metadata, "spec": spec}}})
+            }
+        },
+    )
+}
+
+/// Profile annotations that name another profile than the one in effect for their pod or
+/// container (its own field, or for a container the pod's): what the API server rejects
+/// (it compares a seccomp container annotation with the container's own field only) and
+/// what would take a container off the profile its annotation names.
+fn annotation_disagreements(object: &Value) -> usize {
+    let Some(pod) = Pod::of(object) else { return 0 };
+    let annotations = pod.annotations();
+    let annotation = |key: &str| annotations.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+    let agrees = |annotation: &str, profile: &Value| match profile["type"].as_str() {
+        Some("RuntimeDefault") => annotation == "runtime/default" || annotation == "docker/default",
+        Some("Unconfined") => annotation == "unconfined",
+        Some("Localhost") => {
+            profile["localhostProfile"]
+                .as_str()
+                .map(|p| format!("localhost/{p}"))
+                .as_deref()
+                == Some(annotation)
         }
-    })
+        _ => true,
+    };
+    let field = |context: Option<&Map<String, Value>>, key: &str| {
+        context
+            .and_then(|c| c.get(key))
+            .filter(|v| !v.is_null())
+            .cloned()
+    };
+    let mut count = 0;
+    let pod_seccomp = field(pod.security_context(), "seccompProfile");
+    if let (Some(a), Some(f)) = (annotation(SECCOMP_POD), &pod_seccomp) {
+        count += usize::from(!agrees(a, f));
+    }
+    let pod_app_armor = field(pod.security_context(), "appArmorProfile");
+    for c in pod.containers() {
+        for (prefix, key, inherited) in [
+            (SECCOMP_CONTAINER, "seccompProfile", &pod_seccomp),
+            (APP_ARMOR_CONTAINER, "appArmorProfile", &pod_app_armor),
+        ] {
+            let effective = field(c.security_context(), key).or_else(|| inherited.clone());
+            if let (Some(a), Some(f)) = (annotation(&format!("{prefix}{}", c.name)), &effective) {
+                count += usize::from(!agrees(a, f));
+            }
+        }
+    }
+    count
+}
+
+/// Containers that must run as non-root as `ContainerAdministrator`: the kubelet never
+/// starts them.
+fn windows_admin_gaps(object: &Value) -> usize {
+    let Some(pod) = Pod::of(object) else { return 0 };
+    let pod_field = |key: &str| pod.security_context().and_then(|c| c.get(key)).cloned();
+    let pod_user = pod_field("windowsOptions").and_then(|o| o.get("runAsUserName").cloned());
+    pod.containers()
+        .iter()
+        .filter(|c| {
+            let non_root = c
+                .context_field("runAsNonRoot")
+                .cloned()
+                .or_else(|| pod_field("runAsNonRoot"));
+            let user = c
+                .context_field("windowsOptions")
+                .and_then(|o| o.get("runAsUserName").cloned())
+                .or_else(|| pod_user.clone());
+            non_root == Some(json!(true))
+                && user.and_then(|u| {
+                    u.as_str()
+                        .map(|u| u.eq_ignore_ascii_case("ContainerAdministrator"))
+                }) == Some(true)
+        })
+        .count()
+}
+
+/// The container requests and limits of the resources the pod-level `resources` bounds.
+fn pod_bounded_container_values(object: &Value) -> Vec<Value> {
+    let Some(pod) = Pod::of(object) else {
+        return Vec::new();
+    };
+    let Some(bounds) = pod.field("resources") else {
+        return Vec::new();
+    };
+    let bounded: Vec<&String> = ["requests", "limits"]
+        .iter()
+        .filter_map(|group| bounds.get(*group).and_then(Value::as_object))
+        .flat_map(|values| values.keys())
+        .collect();
+    pod.containers()
+        .iter()
+        .flat_map(|c| {
+            let resources = c.value.get("resources").cloned().unwrap_or(Value::Null);
+            bounded
+                .iter()
+                .flat_map(move |name| {
+                    ["requests", "limits"].map(|group| resources[group][name.as_str()].clone())
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// Level, version, safe-only, partial, and an exemption: (control id, only for container `c0`).
@@ -239,7 +437,7 @@ fn policy_strategy() -> impl Strategy<Value = PolicyChoice> {
 /// non-zero UID: what the plan's `runAsUser` companion prevents.
 fn uid_gaps(object: &Value) -> usize {
     let Some(pod) = Pod::of(object) else { return 0 };
-    if pod.is_windows() {
+    if pod.targets_windows() {
         return 0;
     }
     let pod_field = |key: &str| pod.security_context().and_then(|c| c.get(key)).cloned();
@@ -338,6 +536,8 @@ proptest! {
         let full_messages = messages(&fixed, level, version);
         let full_gaps = hardening::gaps(&fixed, &policy.hardening).len();
         let full_uid_gaps = uid_gaps(&fixed);
+        let full_disagreements = annotation_disagreements(&fixed);
+        let full_admin_gaps = windows_admin_gaps(&fixed);
         for index in 0..plan.patch.0.len() {
             let mut ops = plan.patch.0.clone();
             let dropped = ops.remove(index);
@@ -354,12 +554,31 @@ proptest! {
             }
             let needed = messages(&without, level, version) != full_messages
                 || hardening::gaps(&without, &policy.hardening).len() > full_gaps
-                || uid_gaps(&without) > full_uid_gaps;
+                || uid_gaps(&without) > full_uid_gaps
+                || annotation_disagreements(&without) > full_disagreements
+                || windows_admin_gaps(&without) > full_admin_gaps;
             prop_assert!(needed, "operation {dropped:?} can be dropped");
         }
 
         if safe_only {
             prop_assert!(plan.changes.iter().all(|c| c.safety == Safety::Safe));
+        }
+        // The API server holds containers to the pod-level resources: no default goes there.
+        prop_assert_eq!(pod_bounded_container_values(&fixed), pod_bounded_container_values(&object));
+        if exemption.is_none() {
+            prop_assert!(annotation_disagreements(&fixed) <= annotation_disagreements(&object),
+                "profile annotations left disagreeing: {:?}", plan.patch);
+            prop_assert!(windows_admin_gaps(&fixed) <= windows_admin_gaps(&object),
+                "ContainerAdministrator made non-root: {:?}", plan.patch);
+        }
+        if Pod::of(&object).is_some_and(|pod| pod.targets_windows() && !pod.is_windows()) {
+            // Only the PSS controls may still write a Linux-only field (replacing a UID 0).
+            for op in &plan.patch.0 {
+                if let json_patch::PatchOperation::Add(add) = op {
+                    let text = format!("{} {}", add.path, add.value);
+                    prop_assert!(!text.contains("readOnlyRootFilesystem") && !text.contains("runAsUser"), "{op:?}");
+                }
+            }
         }
         if Pod::of(&object).is_some_and(|pod| pod.is_windows()) {
             for op in &plan.patch.0 {

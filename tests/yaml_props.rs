@@ -14,7 +14,10 @@
 //! - I1: for one operation, the output is the input with only the node's lines spliced: the
 //!   lines before and after are kept, and the number of new lines is what a block rendering of
 //!   the value takes; CRLF stays CRLF and LF stays LF; a replaced scalar keeps its comment;
-//! - applying an `add` of a mapping key to the output again changes nothing.
+//! - applying an `add` of a mapping key to the output again changes nothing;
+//! - JSON documents (the model's value written minified, or pretty with tabs or spaces) stay
+//!   JSON in the file's style: minified output has no blank outside its strings, and
+//!   tab-indented output indents every line with tabs only.
 //!
 //! `CASES` cases per property keeps the file under a minute in a debug build; set
 //! `PROPTEST_CASES` to run more.
@@ -818,8 +821,91 @@ fn check_preservation(doc: &Doc, planned: &Planned, output: &str) -> Result<(), 
     Ok(())
 }
 
+/// How a generated JSON document is written.
+#[derive(Clone, Copy, Debug)]
+enum JsonStyle {
+    Minified,
+    Tabs,
+    Spaces,
+}
+
+fn json_text(value: &Value, style: JsonStyle) -> String {
+    let indent: &[u8] = match style {
+        JsonStyle::Minified => return value.to_string(),
+        JsonStyle::Tabs => b"\t",
+        JsonStyle::Spaces => b"  ",
+    };
+    let mut out = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(indent);
+    let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
+    serde::Serialize::serialize(value, &mut serializer).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// Whether JSON text has a blank or line break outside its strings (minified JSON has none).
+fn has_blank_outside_strings(text: &str) -> bool {
+    let (mut in_string, mut escaped) = (false, false);
+    for c in text.chars() {
+        match (in_string, escaped, c) {
+            (true, true, _) => escaped = false,
+            (true, false, '\\') => escaped = true,
+            (true, false, '"') | (false, _, '"') => in_string = !in_string,
+            (false, _, ' ' | '\t' | '\n' | '\r') => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// A JSON document of the model's value, in one of the styles.
+fn json_doc() -> impl Strategy<Value = (Value, JsonStyle)> {
+    (
+        entries(node(), 1..6),
+        select(&[JsonStyle::Minified, JsonStyle::Tabs, JsonStyle::Spaces][..]),
+    )
+        .prop_map(|(root, style)| (Node::Map(root).value(), style))
+}
+
 proptest! {
     #![proptest_config(config())]
+
+    /// JSON stays JSON in the file's own style: minified stays minified, tabs stay tabs.
+    #[test]
+    fn json_keeps_its_style(
+        (value, style) in json_doc(),
+        choices in prop::collection::vec(choice(), 1..5),
+    ) {
+        let text = json_text(&value, style);
+        let mut expected = value.clone();
+        let mut operations = Vec::new();
+        for choice in &choices {
+            if let Some(planned) = choice.operation(&expected) {
+                json_patch::patch(&mut expected, std::slice::from_ref(&planned.operation))
+                    .map_err(|e| TestCaseError::fail(format!("generated a bad patch: {e}")))?;
+                operations.push(planned.operation);
+            }
+        }
+        let output = Stream::parse(&text)
+            .map_err(|e| TestCaseError::fail(format!("JSON does not parse: {e}\n{text}")))?
+            .edit(&[(0, Patch(operations.clone()))])
+            .map_err(|e| TestCaseError::fail(format!("edit {operations:?} refused: {e}\n{text}")))?;
+        let read: Value = serde_json::from_str(&output)
+            .map_err(|e| TestCaseError::fail(format!("output is not JSON: {e}\n{output}")))?;
+        prop_assert_eq!(&read, &expected, "output:\n{}", output);
+        match style {
+            JsonStyle::Minified => prop_assert!(
+                !has_blank_outside_strings(&output),
+                "a blank added to minified JSON:\n{}",
+                output
+            ),
+            JsonStyle::Tabs => prop_assert!(
+                output.lines().all(|line| !line.starts_with(' ')),
+                "a line indented with spaces:\n{}",
+                output
+            ),
+            JsonStyle::Spaces => prop_assert!(!output.contains('\t'), "{}", output),
+        }
+    }
 
     /// The rendered text reads as the model says, and an empty patch gives it back unchanged.
     #[test]

@@ -17,6 +17,7 @@
 //! summary and the progress bar go to stderr, so stdout stays machine-readable (a diff that
 //! `git apply` takes, JSON that `jq` takes).
 
+mod helm;
 mod inputs;
 mod options;
 mod write;
@@ -55,6 +56,7 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Command::Webhook(args) => Ok(webhook(&args)),
         Command::Krm => krm(&mut out),
+        Command::Helm(args) => helm::run(&args, &mut out),
         Command::Completions { shell } => {
             let mut command = pss_fix::cli::command();
             clap_complete::generate(shell, &mut command, "pss-fix", &mut out);

@@ -3,8 +3,10 @@
 //! missing and never changes a written value: an explicit `readOnlyRootFilesystem: false` is
 //! a decision and stays, a missing request is never set above an existing limit, and a
 //! missing limit never below an existing request (quantities compared by value: `500m` < `1`).
-//! Windows pods get no `readOnlyRootFilesystem` (Linux-only); ephemeral containers get no
-//! resources (the API forbids them).
+//! Windows pods (also those that select Windows nodes without `spec.os.name`) get no
+//! `readOnlyRootFilesystem` (Linux-only); ephemeral containers get no
+//! resources (the API forbids them); a resource the pod-level `resources` bounds gets no
+//! container defaults (the API server would reject one above the pod's values).
 
 use super::HardeningGap;
 use crate::policy::quantity;
@@ -25,8 +27,8 @@ const SLOTS: [(&str, &str); 4] = [
     ("limits", "memory"),
 ];
 
-fn needs_read_only(pod: &Pod, c: &Container) -> bool {
-    !pod.is_windows() && c.context_field(READ_ONLY_ID).is_none()
+fn needs_read_only(windows: bool, c: &Container) -> bool {
+    !windows && c.context_field(READ_ONLY_ID).is_none()
 }
 
 fn resource<'a>(c: &Container<'a>, group: &str, name: &str) -> Option<&'a Value> {
@@ -37,13 +39,29 @@ fn resource<'a>(c: &Container<'a>, group: &str, name: &str) -> Option<&'a Value>
         .filter(|v| !v.is_null())
 }
 
-fn missing_resources(c: &Container) -> Vec<(&'static str, &'static str)> {
+/// Whether the pod-level `resources` (Kubernetes 1.32+) sets a request or a limit for `name`.
+/// The pod then bounds that resource for its containers, and the API server holds container
+/// values to it (each limit at most the pod's limit, the requests together at most the pod's
+/// request, which defaults to its limit): a default could break that, so none is added.
+fn pod_bounds(pod: &Pod, name: &str) -> bool {
+    let Some(resources) = pod.field(RESOURCES_ID) else {
+        return false;
+    };
+    ["requests", "limits"].into_iter().any(|group| {
+        resources
+            .get(group)
+            .and_then(|values| values.get(name))
+            .is_some_and(|value| !value.is_null())
+    })
+}
+
+fn missing_resources(pod: &Pod, c: &Container) -> Vec<(&'static str, &'static str)> {
     if c.ephemeral {
         return Vec::new();
     }
     SLOTS
         .into_iter()
-        .filter(|(group, name)| resource(c, group, name).is_none())
+        .filter(|(group, name)| resource(c, group, name).is_none() && !pod_bounds(pod, name))
         .collect()
 }
 
@@ -54,7 +72,7 @@ pub fn gaps(workload: &Value, hardening: &Hardening) -> Vec<HardeningGap> {
     };
     let mut found = Vec::new();
     for c in pod.containers() {
-        if hardening.read_only_root_filesystem && needs_read_only(&pod, c) {
+        if hardening.read_only_root_filesystem && needs_read_only(pod.targets_windows(), c) {
             found.push(HardeningGap {
                 check: READ_ONLY_ID.to_string(),
                 path: c.at(),
@@ -64,7 +82,7 @@ pub fn gaps(workload: &Value, hardening: &Hardening) -> Vec<HardeningGap> {
                 ),
             });
         }
-        let missing = missing_resources(c);
+        let missing = missing_resources(&pod, c);
         if hardening.default_resources && !missing.is_empty() {
             let names: Vec<_> = missing
                 .iter()
@@ -116,8 +134,8 @@ fn bounded(c: &Container, group: &str, name: &str, defaults: &Resources) -> Valu
 /// The resource values to add to one container, as few `set`s as the gaps allow: the whole
 /// `resources` when it is missing, a whole `requests` or `limits` when that is missing, else
 /// single values. Returns `(parent pointer, key, value)` triples.
-fn resource_sets(c: &Container, defaults: &Resources) -> Vec<(String, String, Value)> {
-    let missing = missing_resources(c);
+fn resource_sets(pod: &Pod, c: &Container, defaults: &Resources) -> Vec<(String, String, Value)> {
+    let missing = missing_resources(pod, c);
     if missing.is_empty() {
         return Vec::new();
     }
@@ -157,15 +175,16 @@ fn resource_sets(c: &Container, defaults: &Resources) -> Vec<(String, String, Va
 /// Fills the gaps the policy's hardening asks for.
 pub fn remedy(fix: &mut Fixer) {
     let hardening = &fix.policy().hardening;
+    let windows = fix.targets_windows();
     let Some(pod) = fix.pod() else { return };
     let mut read_only = Vec::new();
     let mut resources = Vec::new();
     for c in pod.containers() {
-        if hardening.read_only_root_filesystem && needs_read_only(&pod, c) {
+        if hardening.read_only_root_filesystem && needs_read_only(windows, c) {
             read_only.push((c.name.to_string(), c.security_context_at()));
         }
         if hardening.default_resources {
-            for (parent, key, value) in resource_sets(c, &hardening.resources) {
+            for (parent, key, value) in resource_sets(&pod, c, &hardening.resources) {
                 resources.push((c.name.to_string(), parent, key, value));
             }
         }

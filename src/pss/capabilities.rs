@@ -3,7 +3,8 @@
 //! baseline check; Windows pods exempt from v1.25): `drop` must contain `ALL` and `add` may
 //! only contain `NET_BIND_SERVICE`. Names are compared exactly, as upstream does.
 //! Remedies: remove the disallowed `add` entries (the whole `add` when none stays); add `ALL`
-//! to `drop`, keeping existing drops.
+//! to `drop`, keeping existing drops, or where `drop` spells it in another case (`all`, which
+//! the runtime reads as ALL but PSA does not) replace that item.
 
 use super::fixer::Fixer;
 use super::message::{containers_phrase, join_quote, sorted_set};
@@ -210,20 +211,30 @@ pub fn remedy_restricted(fix: &mut Fixer) {
         .map(|pod| {
             missing_drop_all(&pod)
                 .into_iter()
-                .map(|(c, _)| (c.name.to_string(), c.at_with(DROP_AT)))
+                .map(|(c, _)| {
+                    let other_case =
+                        entries(&c, "drop").position(|cap| cap.eq_ignore_ascii_case("ALL"));
+                    (c.name.to_string(), c.at_with(DROP_AT), other_case)
+                })
                 .collect::<Vec<_>>()
         })
     else {
         return;
     };
-    for (name, drop_at) in targets {
-        fix.append(
-            RESTRICTED_ID,
-            remedy,
-            &drop_at,
-            Value::String("ALL".to_string()),
-            Some(&name),
-        );
+    let spell = super::catalog::remedy(CONTROL, "spell-all");
+    let all = Value::String("ALL".to_string());
+    for (name, drop_at, other_case) in targets {
+        match other_case {
+            // `all` already drops everything; PSA wants the exact string.
+            Some(index) => fix.replace(
+                RESTRICTED_ID,
+                spell,
+                &item(&drop_at, index),
+                all.clone(),
+                Some(&name),
+            ),
+            None => fix.append(RESTRICTED_ID, remedy, &drop_at, all.clone(), Some(&name)),
+        };
     }
 }
 
@@ -232,6 +243,25 @@ mod tests {
     use crate::pss::testing::*;
     use crate::pss::Level::{Baseline, Restricted};
     use serde_json::json;
+
+    #[test]
+    fn a_drop_of_all_in_another_case_is_respelled_in_place() {
+        let pod = restricted_pod(
+            json!({"capabilities": {"drop": ["NET_RAW", "all"]}}),
+            json!({}),
+        );
+        assert_eq!(ids(&pod, Restricted, "latest"), [super::RESTRICTED_ID]);
+        let (plan, patched) = fix(&pod, Restricted, "latest");
+        assert_eq!(
+            ops(&plan),
+            ["replace /spec/containers/0/securityContext/capabilities/drop/1"]
+        );
+        assert_eq!(
+            patched["spec"]["containers"][0]["securityContext"]["capabilities"]["drop"],
+            json!(["NET_RAW", "ALL"])
+        );
+        assert_eq!(plan.changes[0].safety, crate::policy::Safety::Safe);
+    }
 
     #[test]
     fn baseline_allows_the_default_set_only() {

@@ -61,6 +61,15 @@ pub struct Unfixable {
     pub reason: String,
 }
 
+/// Advice about a workload the plan could act on only in part, e.g. to set
+/// `spec.os.name: windows` on a pod that selects Windows nodes.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Note {
+    /// JSON pointer it is about (relative to the workload).
+    pub path: String,
+    pub message: String,
+}
+
 /// A subtree saved before its first edit: its pointer (RFC 6901, relative to the workload)
 /// and its value then (`None`: it did not exist).
 pub type Original = (String, Option<Value>);
@@ -91,7 +100,11 @@ pub struct Fixer<'p> {
     kind: Option<(&'static str, PodPointers)>,
     policy: &'p Policy,
     windows: bool,
+    /// Why the workload as it came runs on Windows nodes without `spec.os.name` (see
+    /// [`Pod::windows_by_selection`]; a remedy may turn `hostProcess` off, not the node OS).
+    windows_selection: Option<&'static str>,
     pub(crate) changes: Vec<Change>,
+    pub(crate) notes: Vec<Note>,
     pub(crate) refused: Vec<Unfixable>,
     /// Checks an exemption kept a remedy from (for a container or the whole workload): what
     /// stays violated for them was chosen, and does not block the level.
@@ -108,12 +121,15 @@ impl<'p> Fixer<'p> {
             object: workload,
             policy,
             windows: false,
+            windows_selection: None,
             changes: Vec::new(),
+            notes: Vec::new(),
             refused: Vec::new(),
             exempted: Vec::new(),
             originals: Vec::new(),
         };
         fixer.windows = fixer.pod().is_some_and(|pod| pod.is_windows());
+        fixer.windows_selection = fixer.pod().and_then(|pod| pod.windows_by_selection());
         fixer
     }
 
@@ -121,6 +137,16 @@ impl<'p> Fixer<'p> {
     pub fn pod(&self) -> Option<Pod<'_>> {
         let (kind, pointers) = self.kind?;
         Pod::of_kind(&self.object, kind, pointers)
+    }
+
+    /// Whether the workload runs on Windows nodes, by `spec.os.name` or by its selection.
+    pub fn targets_windows(&self) -> bool {
+        self.windows || self.windows_selection.is_some()
+    }
+
+    /// Why the workload runs on Windows nodes though `spec.os.name` does not say so.
+    pub fn windows_selection(&self) -> Option<&'static str> {
+        self.windows_selection
     }
 
     pub fn policy(&self) -> &'p Policy {
@@ -189,6 +215,14 @@ impl<'p> Fixer<'p> {
         mut containers: impl Iterator<Item = &'n str>,
     ) -> bool {
         containers.any(|name| self.exemptions().exempts_container(check, name))
+    }
+
+    /// Records advice for the user about `path`.
+    pub fn note(&mut self, path: &str, message: String) {
+        self.notes.push(Note {
+            path: path.to_string(),
+            message,
+        });
     }
 
     /// Records that an exemption keeps `check` violated at `path`.
@@ -303,6 +337,25 @@ impl<'p> Fixer<'p> {
         }
         if let Some(Value::Array(items)) = lookup_mut(self.edit_within(path), path) {
             items.push(value);
+        }
+        self.record(check, remedy, path.to_string());
+        true
+    }
+
+    /// Replaces the existing field or array item at `path` with `value`.
+    pub fn replace(
+        &mut self,
+        check: &str,
+        remedy: &Remedy,
+        path: &str,
+        value: Value,
+        container: Option<&str>,
+    ) -> bool {
+        if lookup(&self.object, path).is_none() || !self.permit(check, remedy, path, container) {
+            return false;
+        }
+        if let Some(target) = lookup_mut(self.edit_within(path), path) {
+            *target = value;
         }
         self.record(check, remedy, path.to_string());
         true

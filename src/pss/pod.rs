@@ -95,6 +95,55 @@ impl<'a> Pod<'a> {
             == Some("windows")
     }
 
+    /// Why the pod runs on Windows nodes without saying so in `spec.os.name` (which PSA and
+    /// the API server read): a `kubernetes.io/os` (or `beta.kubernetes.io/os`) node selector or
+    /// required node affinity that only admits `windows`, or `windowsOptions.hostProcess`. `None`
+    /// when it does not target Windows or says so with `spec.os.name: windows`.
+    pub fn windows_by_selection(&self) -> Option<&'static str> {
+        if self.is_windows() {
+            return None;
+        }
+        let selector = self.field("nodeSelector");
+        if OS_LABELS.iter().any(|label| {
+            selector
+                .and_then(|labels| labels.get(*label))
+                .and_then(Value::as_str)
+                == Some("windows")
+        }) {
+            return Some("its nodeSelector selects kubernetes.io/os: windows");
+        }
+        let terms = self
+            .field("affinity")
+            .and_then(|affinity| affinity.pointer(REQUIRED_NODE_TERMS))
+            .and_then(Value::as_array)
+            .filter(|terms| !terms.is_empty());
+        if terms.is_some_and(|terms| terms.iter().all(term_requires_windows)) {
+            return Some("its node affinity requires kubernetes.io/os: windows");
+        }
+        // Set or not (a fix turns it off, the pod still runs on Windows), only Windows has it.
+        let host_process = |context: Option<&Map<String, Value>>| {
+            context
+                .and_then(|context| context.get("windowsOptions"))
+                .and_then(|options| options.get("hostProcess"))
+                .is_some_and(Value::is_boolean)
+        };
+        if host_process(self.security_context())
+            || self
+                .containers()
+                .iter()
+                .any(|c| host_process(c.security_context()))
+        {
+            return Some("it sets windowsOptions.hostProcess, which only Windows has");
+        }
+        None
+    }
+
+    /// Whether the pod runs on Windows nodes: [`Pod::is_windows`], or
+    /// [`Pod::windows_by_selection`].
+    pub fn targets_windows(&self) -> bool {
+        self.is_windows() || self.windows_by_selection().is_some()
+    }
+
     /// `spec.hostUsers: false`: the pod runs in its own user namespace.
     pub fn in_user_namespace(&self) -> bool {
         self.field("hostUsers").and_then(Value::as_bool) == Some(false)
@@ -196,6 +245,28 @@ impl<'a> Container<'a> {
     pub fn context_field(&self, key: &str) -> Option<&'a Value> {
         set(self.security_context()?.get(key))
     }
+}
+
+/// The node labels that name a node's operating system.
+const OS_LABELS: [&str; 2] = ["kubernetes.io/os", "beta.kubernetes.io/os"];
+
+/// Where the required node selector terms sit in `affinity`.
+const REQUIRED_NODE_TERMS: &str =
+    "/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms";
+
+/// Whether a node selector term admits only Windows nodes: one of its expressions on an OS
+/// label is `In` with `windows` as its only value.
+fn term_requires_windows(term: &Value) -> bool {
+    term.get("matchExpressions")
+        .and_then(Value::as_array)
+        .is_some_and(|expressions| {
+            expressions.iter().any(|expression| {
+                let key = expression.get("key").and_then(Value::as_str);
+                key.is_some_and(|key| OS_LABELS.contains(&key))
+                    && expression.get("operator").and_then(Value::as_str) == Some("In")
+                    && expression.get("values") == Some(&serde_json::json!(["windows"]))
+            })
+        })
 }
 
 /// A present, non-null value.

@@ -164,8 +164,9 @@ impl Snapshot {
     pub fn reconcile(self, fix: &mut Fixer, check: &str) {
         let Some(pod) = fix.pod() else { return };
         let kind = self.kind;
-        let pod_profile = profile(pod.security_context(), kind.field);
+        let mut pod_profile = profile(pod.security_context(), kind.field);
         let mut edits = Vec::new();
+        // The pod comes first: a field it gets is the one its containers then inherit.
         for before in &self.subjects {
             let own = match &before.container {
                 None => pod_profile.clone(),
@@ -181,6 +182,9 @@ impl Snapshot {
             };
             let now = annotation(&pod, &before.annotation_key);
             if let Some(edit) = edit_for(kind, before, now, own, effective) {
+                if let (None, Edit::Field(value)) = (&before.container, &edit) {
+                    pod_profile = Some(value.clone());
+                }
                 edits.push((before, edit));
             }
         }
@@ -221,9 +225,14 @@ fn edit_for(
 ) -> Option<Edit> {
     let annotation = now?;
     if before.annotation.as_deref() != Some(annotation.as_str()) {
-        // The remedy rewrote the annotation: a field of the subject's own follows it.
-        let own = own?;
-        if kind.agrees(&annotation, &own) {
+        // The remedy rewrote the annotation: the profile in effect, if it agreed with the old
+        // one, follows it (in a field of the subject's own).
+        let effective = effective?;
+        let agreed_before = match (&before.annotation, &before.effective) {
+            (Some(old), Some(profile)) => kind.agrees(old, profile),
+            _ => false,
+        };
+        if !agreed_before || kind.agrees(&annotation, &effective) {
             return None;
         }
         return kind.allowed_field_for(&annotation).map(Edit::Field);
@@ -314,7 +323,7 @@ mod tests {
     }
 
     #[test]
-    fn a_container_annotation_keeps_its_profile_under_a_new_pod_level_field() {
+    fn a_container_annotation_gives_its_container_the_profile_it_names() {
         let pod = annotated(
             restricted_pod(
                 json!({}),
@@ -325,10 +334,7 @@ mod tests {
         let (plan, patched) = fix(&pod, Restricted, "latest");
         assert_eq!(
             ops(&plan),
-            [
-                "add /spec/containers/0/securityContext/seccompProfile",
-                "replace /spec/securityContext/seccompProfile"
-            ]
+            ["add /spec/containers/0/securityContext/seccompProfile"]
         );
         assert_eq!(
             patched["spec"]["containers"][0]["securityContext"]["seccompProfile"],

@@ -3,7 +3,10 @@
 //! Remedy: true where it is false, then one pod-level `runAsNonRoot: true` covering every
 //! container that sets none. Together with it, a non-zero `runAsUser` (the policy's UID,
 //! 65532 by default) where no container would otherwise have one: `runAsNonRoot` alone makes
-//! an image whose user is root fail to start. Windows pods get no `runAsUser` (Linux-only).
+//! an image whose user is root fail to start. Windows pods get no `runAsUser` (Linux-only),
+//! nor do pods that select Windows nodes without saying so in `spec.os.name`. A Windows
+//! `runAsUserName: ContainerAdministrator` becomes `ContainerUser`: with `runAsNonRoot: true`
+//! the kubelet would never start it.
 
 use super::fixer::Fixer;
 use super::message::{containers_phrase, setters_phrase};
@@ -128,6 +131,54 @@ pub fn remedy(fix: &mut Fixer) {
         }
     }
     set_user(fix);
+    set_windows_user(fix);
+}
+
+/// The Windows user the kubelet refuses to start with `runAsNonRoot: true` (compared without
+/// case), and the unprivileged user every Windows base image has.
+const WINDOWS_ADMIN: &str = "ContainerAdministrator";
+const WINDOWS_USER: &str = "ContainerUser";
+
+/// The `runAsUserName` in `context`'s windowsOptions.
+fn windows_user(context: Option<&Map<String, Value>>) -> Option<&str> {
+    context?
+        .get("windowsOptions")?
+        .get("runAsUserName")?
+        .as_str()
+}
+
+/// Turns every effective `ContainerAdministrator` into `ContainerUser`: where a container names
+/// it, and at pod level when a container without a user of its own inherits it.
+fn set_windows_user(fix: &mut Fixer) {
+    let Some(pod) = fix.pod() else { return };
+    let is_admin = |user: Option<&str>| user.is_some_and(|u| u.eq_ignore_ascii_case(WINDOWS_ADMIN));
+    let mut targets = Vec::new();
+    let mut inherited = false;
+    for c in pod.containers() {
+        match windows_user(c.security_context()) {
+            Some(user) if is_admin(Some(user)) => targets.push((
+                Some(c.name.to_string()),
+                c.at_with("/securityContext/windowsOptions"),
+            )),
+            Some(_) => {}
+            None => inherited = true,
+        }
+    }
+    if inherited && is_admin(windows_user(pod.security_context())) {
+        targets.push((None, child(&pod.security_context_at(), "windowsOptions")));
+    }
+    let remedy = super::catalog::remedy(ID, "windows-user");
+    for (name, options_at) in targets {
+        let user = Value::String(WINDOWS_USER.to_string());
+        fix.set(
+            ID,
+            remedy,
+            &options_at,
+            "runAsUserName",
+            user,
+            name.as_deref(),
+        );
+    }
 }
 
 /// Gives every container a non-zero UID: replaces a 0 where one is written, then sets one
@@ -146,7 +197,10 @@ fn set_user(fix: &mut Fixer) {
     if pod_is_root(fix) && !fix.exemptions().exempts(super::run_as_user::ID) {
         super::run_as_user::remedy(fix);
     }
-    let Some(pod) = fix.pod().filter(|pod| !pod.is_windows()) else {
+    if fix.targets_windows() {
+        return;
+    }
+    let Some(pod) = fix.pod() else {
         return;
     };
     let pod_at = pod.security_context_at();
@@ -234,6 +288,51 @@ mod tests {
             json!({"runAsNonRoot": true})
         );
         assert!(plan.unfixable.is_empty());
+    }
+
+    #[test]
+    fn a_windows_administrator_becomes_container_user() {
+        let pod = pod(json!({"os": {"name": "windows"},
+            "securityContext": {"windowsOptions": {"runAsUserName": "containeradministrator"}},
+            "containers": [{"name": "iis", "image": "x"}, {"name": "log", "image": "x",
+                "securityContext": {"windowsOptions": {"runAsUserName": "ContainerAdministrator"}}}]}));
+        let (plan, patched) = fix(&pod, Restricted, "latest");
+        assert_eq!(
+            ops(&plan),
+            [
+                "replace /spec/containers/1/securityContext/windowsOptions/runAsUserName",
+                "add /spec/securityContext/runAsNonRoot",
+                "replace /spec/securityContext/windowsOptions/runAsUserName"
+            ]
+        );
+        assert_eq!(
+            patched["spec"]["securityContext"]["windowsOptions"]["runAsUserName"],
+            "ContainerUser"
+        );
+        assert!(plan
+            .changes
+            .iter()
+            .all(|c| c.safety == crate::policy::Safety::ChangesBehaviour));
+    }
+
+    #[test]
+    fn pods_that_select_windows_nodes_get_no_uid() {
+        let mut selected = pod_with(json!({}));
+        selected["spec"]["nodeSelector"] = json!({"kubernetes.io/os": "windows"});
+        let (_, patched) = fix(&selected, Restricted, "latest");
+        assert_eq!(patched["spec"]["securityContext"].get("runAsUser"), None);
+        let mut affinity = pod_with(json!({}));
+        affinity["spec"]["affinity"] = json!({"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+            "nodeSelectorTerms": [{"matchExpressions": [
+                {"key": "beta.kubernetes.io/os", "operator": "In", "values": ["windows"]}]}]}}});
+        let (plan, _) = fix(&affinity, Restricted, "latest");
+        assert!(plan.notes[0].message.contains("set spec.os.name: windows"));
+        affinity["spec"]["affinity"]["nodeAffinity"]
+            ["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]
+            ["matchExpressions"][0]["values"] = json!(["windows", "linux"]);
+        let (plan, patched) = fix(&affinity, Restricted, "latest");
+        assert!(plan.notes.is_empty());
+        assert_eq!(patched["spec"]["securityContext"]["runAsUser"], 65532);
     }
 
     #[test]

@@ -227,20 +227,22 @@ pub fn remedy_restricted(fix: &mut Fixer) {
     }
 }
 
-/// The profile to add where none is set: the one the subject's annotation names when PSS
-/// allows it (so the API server sees them agree), else RuntimeDefault.
-fn profile_for(pod: &Pod, annotation_key: &str) -> Value {
+/// The profile `annotation_key` names when PSS allows it: what a field added for its pod or
+/// container must be, so that the API server sees them agree.
+fn annotated_profile(pod: &Pod, annotation_key: &str) -> Option<Value> {
     pod.annotations()
         .into_iter()
         .find(|(key, _)| *key == annotation_key)
         .and_then(|(_, value)| SECCOMP.allowed_field_for(value))
-        .unwrap_or_else(|| json!({"type": "RuntimeDefault"}))
 }
 
 /// One pod-level profile for the containers that set none, or one per container when an
-/// exemption keeps one of them out.
+/// exemption keeps one of them out. A container whose annotation names another allowed
+/// profile than the pod level gets that one, and the pod level is set only if a container
+/// is left for it to cover.
 fn add_missing(fix: &mut Fixer) {
     let remedy = super::catalog::remedy(CONTROL, "field-runtime-default");
+    let runtime_default = json!({"type": "RuntimeDefault"});
     let Some((pod_context_at, missing, containers, pod_profile)) = fix.pod().map(|pod| {
         let containers: Vec<_> = pod
             .containers()
@@ -251,11 +253,12 @@ fn add_missing(fix: &mut Fixer) {
                 (
                     c.name.to_string(),
                     c.security_context_at(),
-                    profile_for(&pod, &key),
+                    annotated_profile(&pod, &key),
                 )
             })
             .collect();
-        let pod_profile = profile_for(&pod, POD_ANNOTATION);
+        let pod_profile =
+            annotated_profile(&pod, POD_ANNOTATION).unwrap_or_else(|| runtime_default.clone());
         (
             pod.security_context_at(),
             unset(&pod),
@@ -268,18 +271,28 @@ fn add_missing(fix: &mut Fixer) {
     if missing.is_empty() {
         return;
     }
-    if fix.any_exempt(RESTRICTED_ID, missing.iter().map(|(name, _)| name.as_str())) {
-        for (name, context_at, profile) in containers {
-            fix.set(
-                RESTRICTED_ID,
-                remedy,
-                &context_at,
-                FIELD,
-                profile,
-                Some(&name),
-            );
-        }
-    } else {
+    let per_container =
+        fix.any_exempt(RESTRICTED_ID, missing.iter().map(|(name, _)| name.as_str()));
+    let mut covered_by_pod = false;
+    for (name, context_at, annotated) in containers {
+        let profile = match annotated {
+            Some(profile) if per_container || profile != pod_profile => profile,
+            _ if per_container => runtime_default.clone(),
+            _ => {
+                covered_by_pod = true;
+                continue;
+            }
+        };
+        fix.set(
+            RESTRICTED_ID,
+            remedy,
+            &context_at,
+            FIELD,
+            profile,
+            Some(&name),
+        );
+    }
+    if covered_by_pod {
         fix.set(
             RESTRICTED_ID,
             remedy,

@@ -1,13 +1,17 @@
 //! Unified diffs of a file before and after fixing.
 //!
 //! Format: the headers are `--- a/NAME` and `+++ b/NAME` (as `git diff` writes them), so the
-//! output applies with `git apply` and with `patch -p1`; hunks have three lines of context and
+//! output applies with `git apply` and with `patch -p1`. A name that leaves the current
+//! directory (absolute, or with `..`) is written as `git diff --no-index` writes an absolute
+//! one, from the root without its leading `/` (`a/tmp/x.yaml`): both tools refuse `..` in a
+//! patch, and take that form from `/` (`git apply --directory`/`patch -d` elsewhere); hunks have three lines of context and
 //! come from the patience algorithm, which matches GNU `diff -u` on repeated lines (`- name:`)
 //! where Myers does not. CRLF line ends are kept inside the lines; a last line without a newline
 //! gets the usual `\ No newline at end of file` marker. Colour is optional ANSI on whole lines.
 
 use similar::{Algorithm, ChangeTag, TextDiff};
 use std::io::{self, Write};
+use std::path::{Component, Path};
 
 /// Lines of context around each hunk (`diff -u`'s default).
 const CONTEXT_LINES: usize = 3;
@@ -28,7 +32,7 @@ pub fn write(out: &mut dyn Write, name: &str, old: &str, new: &str, color: bool)
     unified.context_radius(CONTEXT_LINES);
     let paint = |code: &'static str| if color { code } else { "" };
     let reset = if color { RESET } else { "" };
-    let name = name.strip_prefix("./").unwrap_or(name);
+    let name = header_name(name);
     let mut header_written = false;
     for hunk in unified.iter_hunks() {
         if !header_written {
@@ -58,6 +62,34 @@ pub fn write(out: &mut dyn Write, name: &str, old: &str, new: &str, color: bool)
         }
     }
     Ok(())
+}
+
+/// The name in the headers: `./` dropped; a path that leaves the current directory made
+/// absolute (against the current directory), normalised, and written from the root.
+fn header_name(name: &str) -> String {
+    let path = Path::new(name);
+    let leaves = path.is_absolute()
+        || path
+            .components()
+            .any(|component| component == Component::ParentDir);
+    if !leaves {
+        return name.strip_prefix("./").unwrap_or(name).to_owned();
+    }
+    let absolute = match std::env::current_dir() {
+        Ok(current) if !path.is_absolute() => current.join(path),
+        _ => path.to_path_buf(),
+    };
+    let mut parts: Vec<String> = Vec::new();
+    for component in absolute.components() {
+        match component {
+            Component::Normal(part) => parts.push(part.to_string_lossy().into_owned()),
+            Component::ParentDir => {
+                parts.pop();
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    parts.join("/")
 }
 
 /// Splits a line into its content and its line end (`\n`, `\r\n` or nothing), so colour codes
@@ -93,6 +125,20 @@ mod tests {
             diff("./dir/a.yaml", old, new, false),
             "--- a/dir/a.yaml\n+++ b/dir/a.yaml\n@@ -1,5 +1,6 @@\n a: 1\n b: 2\n c: 3\n+c2: 0\n d: 4\n e: 5\n"
         );
+    }
+
+    #[test]
+    fn names_outside_the_current_directory_are_written_from_the_root() {
+        assert_eq!(header_name("/tmp/x/a.yaml"), "tmp/x/a.yaml");
+        assert_eq!(header_name("/tmp/x/../y/./a.yaml"), "tmp/y/a.yaml");
+        let current = std::env::current_dir().unwrap();
+        let parent = current.parent().unwrap().join("a.yaml");
+        assert_eq!(
+            header_name("../a.yaml"),
+            parent.to_string_lossy().trim_start_matches('/')
+        );
+        assert_eq!(header_name("./dir/a.yaml"), "dir/a.yaml");
+        assert_eq!(header_name(crate::report::STDIN_NAME), "<stdin>");
     }
 
     #[test]

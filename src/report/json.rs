@@ -14,7 +14,8 @@
 //! `patch` adds `patch` (RFC 6902 operations relative to the workload object: exactly what `fix`
 //! applies) and `unfixable` (`[{"check", "path", "reason", "line", "column"}]`), and for a
 //! workload that cannot reach its level and was left unchanged (no `--partial`), `withheld`
-//! (`[{"check", "level", "safety", "path", "description"}]`, the fixes not applied).
+//! (`[{"check", "level", "safety", "path", "description"}]`, the fixes not applied); `notes`
+//! (`[{"path", "message"}]`, advice such as setting `spec.os.name: windows`) when there are any.
 //!
 //! `check` adds `line` and `column` of the workload, `violations`
 //! (`[{"check", "level", "path", "paths", "message", "line", "column"}]`, PSS violations as PSA judges
@@ -25,7 +26,7 @@
 //! `violations` or `hardening_gaps` and not counted for the exit code).
 
 use crate::manifest::{Enforce, Exempted, LevelSource, Located, WorkloadReport};
-use crate::plan::{Change, HardeningGap, Unfixable};
+use crate::plan::{Change, HardeningGap, Note, Unfixable};
 use crate::pss::Violation;
 use serde::Serialize;
 use std::io::{self, Write};
@@ -103,6 +104,8 @@ pub struct PatchEntry<'a> {
     unfixable: &'a [Located<Unfixable>],
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     withheld: &'a [Change],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    notes: &'a [Note],
 }
 
 impl<'a> PatchEntry<'a> {
@@ -112,6 +115,7 @@ impl<'a> PatchEntry<'a> {
             patch: &workload.patch,
             unfixable: &workload.unfixable,
             withheld: &workload.withheld,
+            notes: &workload.notes,
         }
     }
 }

@@ -95,6 +95,7 @@ pub(crate) mod fixtures {
             // Fixed in part (`--partial`): the hostPath volume blocks the level.
             blocked: true,
             withheld: Vec::new(),
+            notes: Vec::new(),
             unfixable: vec![Located {
                 item: Unfixable {
                     check: "hostPathVolumes".to_owned(),

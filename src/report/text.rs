@@ -12,7 +12,8 @@
 //! `  fixed CHECK (LEVEL, safe|changes-behaviour) at PATH: DESCRIPTION`, and one per violation
 //! left `  unfixable CHECK at LINE:COL PATH: REASON`. A workload that cannot reach its level
 //! and was left unchanged (no `--partial`) says so under its heading, and lists the fixes not
-//! applied as `  withheld CHECK (LEVEL, SAFETY) at PATH: DESCRIPTION`.
+//! applied as `  withheld CHECK (LEVEL, SAFETY) at PATH: DESCRIPTION`. Advice comes last, as
+//! `  note at PATH: MESSAGE`.
 
 use super::{enforce_name, finding_label, workload_name};
 use crate::manifest::{LevelSource, WorkloadReport};
@@ -48,7 +49,11 @@ pub fn write_explanation(
     file: &str,
     workload: &WorkloadReport,
 ) -> io::Result<()> {
-    if workload.changes.is_empty() && workload.unfixable.is_empty() {
+    if workload.changes.is_empty()
+        && workload.unfixable.is_empty()
+        && workload.withheld.is_empty()
+        && workload.notes.is_empty()
+    {
         return Ok(());
     }
     let level = enforce_name(workload.held_to.enforce);
@@ -85,6 +90,9 @@ pub fn write_explanation(
     }
     for change in &workload.withheld {
         write_change(out, "withheld", change)?;
+    }
+    for note in &workload.notes {
+        writeln!(out, "  note at {}: {}", note.path, note.message)?;
     }
     for left in &workload.unfixable {
         writeln!(

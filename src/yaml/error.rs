@@ -1,5 +1,11 @@
-//! [`Error`]: a parse or edit failure pointing at a byte of the input, and the line/column
-//! arithmetic it needs (shared with [`super::Stream::location`]).
+//! [`Error`]: a parse or edit failure pointing at a byte of the input, shown as toml_edit shows
+//! its errors: the position and reason, then the source line with a caret under the column.
+
+use super::lines::Lines;
+
+/// Where to report a bug: an "internal error" (the editor broke its own invariant) says so.
+pub(crate) const REPORT_BUG: &str = "this is a bug in pss-fix: please report it on the \
+     project's issue tracker with the input file and the command line";
 
 /// A parse or edit failure, pointing into the input.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -13,52 +19,62 @@ pub struct Error {
     pub offset: usize,
     /// Lower-case reason, quoting the offending value.
     pub message: String,
+    /// The input's line holding the offending byte, without its line break.
+    pub source_line: String,
 }
 
 impl Error {
     /// An error at byte `offset` of `source` (clamped to the source and to a char boundary).
     pub(crate) fn at(source: &str, offset: usize, message: impl Into<String>) -> Error {
-        let (line, column) = line_column(source, offset);
+        let lines = Lines::new(source);
+        let offset = offset.min(source.len());
+        let (line, column) = lines.line_column(offset);
+        let line_start = lines.start(offset);
         Error {
             line,
             column,
-            offset: offset.min(source.len()),
+            offset,
             message: message.into(),
+            source_line: lines
+                .line(line_start)
+                .trim_start_matches('\u{feff}')
+                .to_owned(),
         }
     }
-}
 
-/// 1-based line and column (in characters, a leading BOM not counted) of byte `offset`.
-/// Linear in the offset; used for errors and single lookups only.
-pub(crate) fn line_column(source: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(source.len());
-    while !source.is_char_boundary(offset) {
-        offset -= 1;
+    /// The editor broke one of its own invariants: the message says it is a bug and how to
+    /// report it.
+    pub(crate) fn internal(source: &str, offset: usize, what: &str) -> Error {
+        Error::at(
+            source,
+            offset,
+            format!("internal error: {what}; nothing written ({REPORT_BUG})"),
+        )
     }
-    let before = &source[..offset];
-    let line_start = before.rfind(['\n', '\r']).map_or(0, |newline| newline + 1);
-    let line = line_breaks(before.as_bytes()) + 1;
-    let column_text = before[line_start..].trim_start_matches('\u{feff}');
-    (line, column_text.chars().count() + 1)
-}
 
-/// The byte offsets where lines start (the first is 0), after LF, CRLF and a lone CR.
-pub(crate) fn line_starts(bytes: &[u8]) -> Vec<usize> {
-    let mut starts = vec![0];
-    starts.extend(break_ends(bytes));
-    starts
-}
-
-/// The line breaks in `bytes`: LF, CRLF, and a lone CR (YAML allows all three).
-pub(crate) fn line_breaks(bytes: &[u8]) -> usize {
-    break_ends(bytes).count()
-}
-
-/// Where each line break of `bytes` ends (a CRLF counts once, at its LF).
-fn break_ends(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    memchr::memchr2_iter(b'\n', b'\r', bytes)
-        .filter(|&at| bytes[at] == b'\n' || bytes.get(at + 1) != Some(&b'\n'))
-        .map(|at| at + 1)
+    /// The source line and a caret under the column, as toml_edit shows them:
+    ///
+    /// ```text
+    ///   |
+    /// 3 | {{- with .Values }}
+    ///   |  ^
+    /// ```
+    ///
+    /// Tabs in the line are kept, and the caret's padding copies them, so it lines up.
+    pub fn snippet(&self) -> String {
+        let number = self.line.to_string();
+        let gutter = " ".repeat(number.len());
+        let padding: String = self
+            .source_line
+            .chars()
+            .take(self.column.saturating_sub(1))
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        format!(
+            "{gutter} |\n{number} | {}\n{gutter} | {padding}^",
+            self.source_line
+        )
+    }
 }
 
 #[cfg(test)]
@@ -66,11 +82,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn columns_count_characters_and_skip_the_bom() {
-        assert_eq!(line_column("a: é\nbc", 6), (2, 1));
-        assert_eq!(line_column("é: x", 4), (1, 4));
-        assert_eq!(line_column("\u{feff}a: x", 3), (1, 1));
-        assert_eq!(line_column("ab", 99), (1, 3));
-        assert_eq!(line_column("a\rb\r\nc", 5), (3, 1));
+    fn the_snippet_puts_a_caret_under_the_column() {
+        let error = Error::at("a: 1\n\tb: é\n", 9, "no");
+        assert_eq!((error.line, error.column), (2, 5));
+        assert_eq!(error.snippet(), "  |\n2 | \tb: é\n  | \t   ^");
+        let error = Error::at("\u{feff}x", 3, "bom");
+        assert_eq!(error.snippet(), "  |\n1 | x\n  | ^");
+        let end = Error::at("a\n", 2, "end");
+        assert_eq!(end.snippet(), "  |\n2 | \n  | ^");
+    }
+
+    #[test]
+    fn internal_errors_say_they_are_bugs() {
+        let error = Error::internal("a", 0, "overlapping edits");
+        assert!(error
+            .message
+            .starts_with("internal error: overlapping edits"));
+        assert!(error.message.contains("this is a bug"));
+        assert!(error
+            .message
+            .contains("with the input file and the command line"));
     }
 }

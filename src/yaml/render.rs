@@ -26,12 +26,53 @@ pub(crate) struct Layout {
     pub(crate) line_break: &'static str,
     /// The document is JSON: flow collections render as JSON.
     pub(crate) json: bool,
+    /// JSON written on one line with no blank after `:` and `,`: new text adds none either.
+    pub(crate) minified: bool,
+    /// JSON laid out over lines (pretty-printed): new collections are too.
+    pub(crate) json_lines: bool,
+    /// The character that indents lines: a tab in tab-indented JSON, else a space (YAML
+    /// indents with spaces only).
+    pub(crate) indent: char,
+    /// New keys are double-quoted, as the keys around them are (always in JSON).
+    pub(crate) quoted_keys: bool,
 }
 
 impl Layout {
+    /// Indentation up to `column` (in characters: a tab counts one).
+    pub(crate) fn indent_to(&self, out: &mut String, column: usize) {
+        out.extend(std::iter::repeat_n(self.indent, column));
+    }
+
     fn pad(&self, out: &mut String, column: usize) {
         out.push_str(self.line_break);
-        out.extend(std::iter::repeat_n(' ', column));
+        self.indent_to(out, column);
+    }
+
+    /// The separator between flow elements: `, `, or `,` in minified JSON.
+    pub(crate) fn comma(&self) -> &'static str {
+        if self.minified {
+            ","
+        } else {
+            ", "
+        }
+    }
+
+    /// The separator between a flow key and its value: `: `, or `:` in minified JSON.
+    fn colon(&self) -> &'static str {
+        if self.minified {
+            ":"
+        } else {
+            ": "
+        }
+    }
+
+    /// A new key, quoted as its siblings are (and as YAML needs).
+    fn key(&self, out: &mut String, key: &str, flow: bool) {
+        if self.json || self.quoted_keys {
+            out.push_str(&Value::String(key.to_owned()).to_string());
+        } else {
+            out.push_str(&scalar_text(key, flow));
+        }
     }
 
     /// A value after `key:` in block context, the key at `key_column`.
@@ -60,7 +101,7 @@ impl Layout {
 
     /// `key: value` of a block mapping whose keys are at `column`.
     pub(crate) fn entry(&self, out: &mut String, key: &str, value: &Value, column: usize) {
-        out.push_str(&scalar_text(key, false));
+        self.key(out, key, false);
         out.push(':');
         self.after_colon(out, value, column);
     }
@@ -101,7 +142,7 @@ impl Layout {
 
     /// A value on one line: a scalar, or a flow collection (JSON in a JSON document).
     pub(crate) fn inline(&self, out: &mut String, value: &Value) {
-        if self.json {
+        if self.json && self.minified {
             out.push_str(&value.to_string());
             return;
         }
@@ -110,7 +151,7 @@ impl Layout {
                 out.push('{');
                 for (index, (key, value)) in map.iter().enumerate() {
                     if index > 0 {
-                        out.push_str(", ");
+                        out.push_str(self.comma());
                     }
                     self.flow_entry(out, key, value);
                 }
@@ -120,25 +161,21 @@ impl Layout {
                 out.push('[');
                 for (index, item) in items.iter().enumerate() {
                     if index > 0 {
-                        out.push_str(", ");
+                        out.push_str(self.comma());
                     }
                     self.inline(out, item);
                 }
                 out.push(']');
             }
-            Value::String(text) => out.push_str(&scalar_text(text, true)),
+            Value::String(text) if !self.json => out.push_str(&scalar_text(text, true)),
             other => out.push_str(&other.to_string()),
         }
     }
 
     /// `key: value` inside a flow mapping (`"key": value` in JSON).
     pub(crate) fn flow_entry(&self, out: &mut String, key: &str, value: &Value) {
-        if self.json {
-            out.push_str(&Value::String(key.to_owned()).to_string());
-        } else {
-            out.push_str(&scalar_text(key, true));
-        }
-        out.push_str(": ");
+        self.key(out, key, true);
+        out.push_str(self.colon());
         self.inline(out, value);
     }
 
@@ -153,7 +190,7 @@ impl Layout {
                         out.push(',');
                     }
                     self.pad(out, column + self.step);
-                    out.push_str(&Value::String(key.clone()).to_string());
+                    self.key(out, key, true);
                     out.push_str(": ");
                     self.json_pretty(out, value, column + self.step);
                 }
@@ -229,6 +266,10 @@ mod tests {
         sequence_offset: 0,
         line_break: "\n",
         json: false,
+        minified: false,
+        json_lines: false,
+        indent: ' ',
+        quoted_keys: false,
     };
 
     #[test]

@@ -1,7 +1,6 @@
 //! The span tree: every node of a document with its exact byte range in the stream source, its
 //! style (block/flow collection; plain, quoted or block scalar), its anchor, and for block
-//! sequences where each item's `-` is. Built by [`super::fast`] when it can read the stream,
-//! else from [`super::events`]; knows no JSON.
+//! sequences where each item's `-` is. Built from [`super::events`]; knows no JSON.
 //!
 //! Ranges cover a node's content only: a block collection runs from its first key (or first
 //! `-`) to the end of its last child's content, a block scalar from its `|`/`>` header to its
@@ -14,6 +13,7 @@ use std::iter::Peekable;
 
 use super::error::Error;
 use super::events::{events, Event, ScalarTag, Spanned, Style};
+use super::lines::{without_comment, Lines};
 
 /// One node of a document.
 #[derive(Debug)]
@@ -122,83 +122,9 @@ pub(crate) struct Tree {
     pub(crate) aliased: HashSet<usize>,
 }
 
-/// Parses every document of `source`: through the fast path when it reads the whole stream,
-/// else through the full parser's events.
-pub(crate) fn parse(source: &str) -> Result<Vec<Tree>, Error> {
-    if let Some(trees) = super::fast::parse(source) {
-        // Tests hold the fast path to the full parser on every input they parse.
-        #[cfg(debug_assertions)]
-        assert_same_trees(source, &trees, &parse_events(source));
-        return Ok(trees);
-    }
-    parse_events(source)
-}
-
-/// Asserts that the fast path's trees are the full parser's.
-#[cfg(any(test, debug_assertions))]
-pub(crate) fn assert_same_trees(source: &str, fast: &[Tree], full: &Result<Vec<Tree>, Error>) {
-    let describe = |trees: &[Tree]| {
-        let mut text = String::new();
-        for tree in trees {
-            describe_node(source, &tree.root, &mut text);
-            text.push_str(&format!(" @{:?}\n", tree.range));
-        }
-        text
-    };
-    match full {
-        Ok(full) => assert_eq!(
-            describe(fast),
-            describe(full),
-            "the fast path and the full parser disagree on {source:?}"
-        ),
-        Err(error) => {
-            panic!("the fast path accepted what the full parser rejects ({error}): {source:?}")
-        }
-    }
-}
-
-#[cfg(any(test, debug_assertions))]
-fn describe_node(source: &str, node: &Node, text: &mut String) {
-    use std::fmt::Write as _;
-    let _ = write!(
-        text,
-        "<{}..{} p{} t{:?} a{}",
-        node.start, node.end, node.props_start, node.tag_start, node.anchor
-    );
-    match &node.kind {
-        Kind::Scalar {
-            text: value,
-            style,
-            tag,
-        } => {
-            let _ = write!(text, " {style:?} {tag:?} {:?}", value.get(source));
-        }
-        Kind::Alias { anchor } => {
-            let _ = write!(text, " *{anchor}");
-        }
-        Kind::Map { flow, entries } => {
-            let _ = write!(text, " map flow={flow}");
-            for entry in entries {
-                let _ = write!(text, " [{} {:?} ", entry.start, entry.colon);
-                describe_node(source, &entry.key, text);
-                describe_node(source, &entry.value, text);
-                text.push(']');
-            }
-        }
-        Kind::Seq { flow, items } => {
-            let _ = write!(text, " seq flow={flow}");
-            for item in items {
-                let _ = write!(text, " [{:?} ", item.dash);
-                describe_node(source, &item.node, text);
-                text.push(']');
-            }
-        }
-    }
-    text.push('>');
-}
-
-/// Parses every document of `source` from the full parser's events.
-pub(crate) fn parse_events(source: &str) -> Result<Vec<Tree>, Error> {
+/// The documents of `source`, each built when asked for: a caller that handles one document
+/// at a time holds one tree at a time. After an error the iterator ends.
+pub(crate) fn parse(source: &str) -> impl Iterator<Item = Result<Tree, Error>> + '_ {
     let mut builder = Builder {
         source,
         events: events(source).peekable(),
@@ -209,45 +135,17 @@ pub(crate) fn parse_events(source: &str) -> Result<Vec<Tree>, Error> {
         entry_stack: Vec::new(),
         item_stack: Vec::new(),
     };
-    let mut trees = Vec::new();
-    while let Some(spanned) = builder.next()? {
-        match spanned.event {
-            Event::DocumentStart => {
-                let start = if trees.is_empty() {
-                    0
-                } else {
-                    spanned.range.start
-                };
-                if let Some(previous) = trees.last_mut() {
-                    let previous: &mut Tree = previous;
-                    previous.range.end = start;
-                }
-                let first = builder.expect_next()?;
-                let root = builder.node(first)?;
-                match builder.next()? {
-                    Some(Spanned {
-                        event: Event::DocumentEnd,
-                        ..
-                    }) => {}
-                    other => return Err(builder.unexpected(other)),
-                }
-                trees.push(Tree {
-                    root,
-                    range: start..source.len(),
-                    anchor_names: std::mem::take(&mut builder.anchor_names),
-                    aliased: std::mem::take(&mut builder.aliased),
-                });
-            }
-            other => {
-                return Err(builder.unexpected(Some(Spanned {
-                    event: other,
-                    range: spanned.range,
-                    tag_start: None,
-                })))
-            }
+    let mut first = true;
+    let mut failed = false;
+    std::iter::from_fn(move || {
+        if failed {
+            return None;
         }
-    }
-    Ok(trees)
+        let next = builder.document(first).transpose()?;
+        first = false;
+        failed = next.is_err();
+        Some(next)
+    })
 }
 
 struct Builder<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> {
@@ -266,6 +164,41 @@ struct Builder<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> {
 }
 
 impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
+    /// The next document, `None` at the end of the stream. Its slice runs from its `---` (the
+    /// stream's start for the first document) to where the next document starts.
+    fn document(&mut self, first: bool) -> Result<Option<Tree>, Error> {
+        let Some(spanned) = self.next()? else {
+            return Ok(None);
+        };
+        if !matches!(spanned.event, Event::DocumentStart) {
+            return Err(self.unexpected(Some(spanned)));
+        }
+        let start = if first { 0 } else { spanned.range.start };
+        let first_event = self.expect_next()?;
+        let root = self.node(first_event)?;
+        match self.next()? {
+            Some(Spanned {
+                event: Event::DocumentEnd,
+                ..
+            }) => {}
+            other => return Err(self.unexpected(other)),
+        }
+        let end = match self.events.peek() {
+            Some(Ok(Spanned {
+                event: Event::DocumentStart,
+                range,
+                ..
+            })) => range.start,
+            _ => self.source.len(),
+        };
+        Ok(Some(Tree {
+            root,
+            range: start..end,
+            anchor_names: std::mem::take(&mut self.anchor_names),
+            aliased: std::mem::take(&mut self.aliased),
+        }))
+    }
+
     fn next(&mut self) -> Result<Option<Spanned<'a>>, Error> {
         let next = self.events.next().transpose()?;
         if let Some(spanned) = &next {
@@ -480,7 +413,7 @@ impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
                 // No token before it in the gap (a document's root): the header ends the last
                 // non-blank line before the content.
                 let before = self.source[..content.start].trim_end();
-                let line_start = before.rfind(['\n', '\r']).map_or(0, |newline| newline + 1);
+                let line_start = Lines::new(before).start(before.len());
                 without_comment(&before[line_start..])
                     .rfind(['|', '>'])
                     .map(|at| line_start + at)
@@ -513,20 +446,17 @@ impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
         (header, content_end.max(header_end.min(self.source.len())))
     }
 
-    /// `at` (the end of a line's text) moved to the end of the blank lines that follow it.
+    /// `at` (the end of a line's text) moved to the end of the blank lines that follow it
+    /// (each ended by a line break).
     fn after_blank_lines(&self, mut at: usize) -> usize {
+        let lines = Lines::new(self.source);
         loop {
-            let rest = &self.source[at..];
-            let Some(newline) = rest.find('\n') else {
-                return at;
-            };
-            let next_line = &rest[newline + 1..];
-            let line = next_line.split('\n').next().unwrap_or("");
-            let has_break = next_line.len() > line.len();
-            if !has_break || !line.trim_matches([' ', '\t', '\r']).is_empty() {
+            let next = lines.next(at);
+            let blank = lines.line(next).trim_matches([' ', '\t']).is_empty();
+            if next == at || !blank || lines.end(next) == self.source.len() {
                 return at;
             }
-            at += newline + 1 + line.trim_end_matches('\r').len();
+            at = lines.end(next);
         }
     }
 
@@ -549,7 +479,7 @@ impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
         let mut end = node_start;
         loop {
             let before = self.source[..end].trim_end_matches([' ', '\t', '\r', '\n']);
-            let line_start = before.rfind(['\n', '\r']).map_or(0, |newline| newline + 1);
+            let line_start = Lines::new(before).start(before.len());
             let code = without_comment(&before[line_start..]).trim_end();
             if code.is_empty() {
                 if line_start == 0 {
@@ -563,18 +493,6 @@ impl<'a, I: Iterator<Item = Result<Spanned<'a>, Error>>> Builder<'a, I> {
                 .then(|| line_start + code.len() - 1);
         }
     }
-}
-
-/// A line without its comment: up to the first `#` at its start or after a blank. (Quoted
-/// text is not considered: this only runs on the few tokens before a sequence item.)
-fn without_comment(line: &str) -> &str {
-    let bytes = line.as_bytes();
-    let hash = bytes
-        .iter()
-        .enumerate()
-        .find(|&(at, &byte)| byte == b'#' && (at == 0 || matches!(bytes[at - 1], b' ' | b'\t')))
-        .map_or(line.len(), |(at, _)| at);
-    &line[..hash]
 }
 
 fn props_start(start: usize, anchor_start: Option<usize>, tag_start: Option<usize>) -> usize {

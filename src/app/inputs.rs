@@ -77,17 +77,29 @@ pub fn io_message(error: &io::Error) -> String {
     }
 }
 
-/// Expands the command-line paths into inputs, in order; errors are for paths that do not
-/// exist or could not be walked, or for a bad `--exclude` glob.
-pub fn expand(paths: &[PathBuf], excludes: &[String]) -> (Vec<Input>, Vec<InputError>) {
-    let mut inputs = Vec::new();
-    let mut errors = Vec::new();
+/// The paths expanded: the inputs in order, errors for paths that do not exist or could not be
+/// walked or for a bad `--exclude` glob, and notes on files a walk skipped.
+#[derive(Debug, Default)]
+pub struct Expanded {
+    pub inputs: Vec<Input>,
+    pub errors: Vec<InputError>,
+    pub notes: Vec<String>,
+}
+
+/// Expands the command-line paths into inputs, in order.
+pub fn expand(paths: &[PathBuf], excludes: &[String]) -> Expanded {
+    let mut expanded = Expanded::default();
+    let (inputs, errors) = (&mut expanded.inputs, &mut expanded.errors);
     if paths.is_empty() {
         inputs.push(Input::Stdin);
     }
     let explicit = match overrides(Path::new("."), excludes) {
         Ok(explicit) => explicit,
-        Err(error) => return (Vec::new(), vec![error]),
+        Err(error) => {
+            errors.push(error);
+            inputs.clear();
+            return expanded;
+        }
     };
     for path in paths {
         if path.as_os_str() == "-" {
@@ -96,7 +108,11 @@ pub fn expand(paths: &[PathBuf], excludes: &[String]) -> (Vec<Input>, Vec<InputE
         }
         match fs::metadata(path) {
             Err(error) => errors.push(InputError::io(path.display().to_string(), &error)),
-            Ok(metadata) if metadata.is_dir() => walk(path, excludes, &mut inputs, &mut errors),
+            Ok(metadata) if metadata.is_dir() => {
+                let start = inputs.len();
+                walk(path, excludes, inputs, errors);
+                expanded.notes.extend(skip_kustomize_patches(inputs, start));
+            }
             Ok(_) => {
                 if !explicit.matched(path, false).is_ignore() {
                     inputs.push(Input::File(path.clone()));
@@ -104,7 +120,89 @@ pub fn expand(paths: &[PathBuf], excludes: &[String]) -> (Vec<Input>, Vec<InputE
             }
         }
     }
-    (inputs, errors)
+    expanded
+}
+
+/// The file names kustomize reads a Kustomization from.
+const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// Removes from `inputs[start..]` (one walk) the files a Kustomization there lists as patches
+/// (`patches[].path`, `patchesStrategicMerge[]`, `patchesJson6902[].path`): partial objects,
+/// whose added defaults would override the base after the merge. Returns a note for each.
+fn skip_kustomize_patches(inputs: &mut Vec<Input>, start: usize) -> Vec<String> {
+    let mut patches = Vec::new();
+    for input in &inputs[start..] {
+        let Input::File(path) = input else { continue };
+        let is_kustomization = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .is_some_and(|name| KUSTOMIZATION_FILES.contains(&name));
+        if is_kustomization {
+            patches.extend(kustomize_patches(path));
+        }
+    }
+    if patches.is_empty() {
+        return Vec::new();
+    }
+    let mut notes = Vec::new();
+    let mut index = start;
+    while index < inputs.len() {
+        let listed = match &inputs[index] {
+            Input::File(path) => fs::canonicalize(path).ok().and_then(|canonical| {
+                patches
+                    .iter()
+                    .find(|(patch, _)| *patch == canonical)
+                    .cloned()
+            }),
+            Input::Stdin => None,
+        };
+        match listed {
+            Some((_, kustomization)) => {
+                notes.push(format!(
+                    "{}: skipped: a kustomize patch (listed in {}), a partial object whose \
+                     added defaults would override the base; fix the base, or the rendered \
+                     output through `pss-fix krm`",
+                    inputs[index].name(),
+                    kustomization.display()
+                ));
+                inputs.remove(index);
+            }
+            None => index += 1,
+        }
+    }
+    notes
+}
+
+/// The patch files a Kustomization lists, canonical, each with the Kustomization's path. A
+/// Kustomization that cannot be read or parsed lists none (its own processing reports it).
+fn kustomize_patches(kustomization: &Path) -> Vec<(PathBuf, PathBuf)> {
+    let Ok(text) = fs::read_to_string(kustomization) else {
+        return Vec::new();
+    };
+    let Ok(stream) = pss_fix::yaml::Stream::parse(&text) else {
+        return Vec::new();
+    };
+    let Some(document) = stream.documents().first() else {
+        return Vec::new();
+    };
+    let value = document.value();
+    let dir = kustomization.parent().unwrap_or(Path::new("."));
+    let listed = |key: &str| {
+        value
+            .get(key)
+            .and_then(|items| items.as_array())
+            .into_iter()
+            .flatten()
+    };
+    let by_path = ["patches", "patchesJson6902"]
+        .into_iter()
+        .flat_map(|key| listed(key).filter_map(|patch| patch.get("path")?.as_str()));
+    let strategic = listed("patchesStrategicMerge").filter_map(|patch| patch.as_str());
+    by_path
+        .chain(strategic)
+        .filter_map(|file| fs::canonicalize(dir.join(file)).ok())
+        .map(|file| (file, kustomization.to_path_buf()))
+        .collect()
 }
 
 /// Walks one directory.
@@ -242,7 +340,8 @@ mod tests {
             "chart/templates/t.yaml",
         ]);
         fs::write(dir.path().join(".gitignore"), "ignored.yaml\n").expect("write");
-        let (inputs, errors) = expand(&[dir.path().to_path_buf()], &["templates/".to_owned()]);
+        let Expanded { inputs, errors, .. } =
+            expand(&[dir.path().to_path_buf()], &["templates/".to_owned()]);
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(
             names(&inputs, dir.path()),
@@ -251,10 +350,36 @@ mod tests {
     }
 
     #[test]
+    fn a_walk_skips_the_patches_a_kustomization_lists() {
+        let dir = tree(&[
+            "base/deployment.yaml",
+            "overlay/replicas.yaml",
+            "overlay/sa.yaml",
+        ]);
+        fs::write(
+            dir.path().join("overlay/kustomization.yaml"),
+            "resources: [../base, sa.yaml]\npatches:\n  - path: replicas.yaml\n    \
+             target: {kind: Deployment}\npatchesStrategicMerge:\n  - ../base/deployment.yaml\n",
+        )
+        .expect("write");
+        let expanded = expand(&[dir.path().to_path_buf()], &[]);
+        assert_eq!(
+            names(&expanded.inputs, dir.path()),
+            ["overlay/kustomization.yaml", "overlay/sa.yaml"]
+        );
+        assert_eq!(expanded.notes.len(), 2);
+        assert!(expanded.notes[1].contains("replicas.yaml: skipped: a kustomize patch (listed in"));
+        // A file named on the command line is the user's choice, and is read.
+        let named = expand(&[dir.path().join("overlay/replicas.yaml")], &[]);
+        assert_eq!(named.inputs.len(), 1);
+        assert!(named.notes.is_empty());
+    }
+
+    #[test]
     fn explicit_files_stdin_and_missing_paths() {
         let dir = tree(&["x.txt", "skip.yaml"]);
         let missing = dir.path().join("missing.yaml");
-        let (inputs, errors) = expand(
+        let Expanded { inputs, errors, .. } = expand(
             &[
                 dir.path().join("x.txt"),
                 PathBuf::from("-"),
@@ -272,12 +397,12 @@ mod tests {
             errors[0].to_string(),
             format!("{}: no such file or directory", missing.display())
         );
-        assert_eq!(expand(&[], &[]).0, [Input::Stdin]);
+        assert_eq!(expand(&[], &[]).inputs, [Input::Stdin]);
     }
 
     #[test]
     fn bad_glob_is_an_error() {
-        let (inputs, errors) = expand(&[PathBuf::from("-")], &["a/**[".to_owned()]);
+        let Expanded { inputs, errors, .. } = expand(&[PathBuf::from("-")], &["a/**[".to_owned()]);
         assert!(inputs.is_empty());
         assert!(errors[0]
             .to_string()

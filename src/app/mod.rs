@@ -234,12 +234,16 @@ fn engine(selection: &Selection, mode: Mode, out: &mut dyn Write) -> io::Result<
             return Ok(Status::Errors);
         }
     };
-    let (inputs, expand_errors) = inputs::expand(&selection.paths, &selection.exclude);
+    let expanded = inputs::expand(&selection.paths, &selection.exclude);
     let mut status = Status::Clean;
-    for error in &expand_errors {
+    for error in &expanded.errors {
         warn(None, &error.to_string());
         status = Status::Errors;
     }
+    for note in &expanded.notes {
+        warn(None, note);
+    }
+    let inputs = expanded.inputs;
     if let Some(usage) = usage_error(mode, &inputs) {
         warn(None, &usage);
         return Ok(Status::Errors);

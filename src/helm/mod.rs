@@ -171,7 +171,7 @@ impl Chart {
     }
 
     /// The file and line of the template that writes `pointer` of a workload helm says came
-    /// from `source` ([`template_line`]). Only for a chart directory; `source` alone otherwise.
+    /// from `source` (`template_line`). Only for a chart directory; `source` alone otherwise.
     pub fn template_location(&self, source: &str, pointer: &str) -> String {
         let Some(dir) = &self.dir else {
             return source.to_owned();

@@ -23,10 +23,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn engine(c: &mut Criterion) {
     let config = Config::default();
-    let context = Context {
-        config: &config,
-        namespaces: None,
-    };
+    let policies = pss_fix::manifest::Policies::new(config.clone(), config.default_level);
+    let context = Context::new(&policies);
     let deployment = webhook_util::realistic_deployment();
     let policy = |object: &Value| {
         let workload = pss_fix::workload::workloads(object).remove(0);

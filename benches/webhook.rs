@@ -97,10 +97,8 @@ fn main() {
 /// `review()` on one thread, no server: what the engine costs per request.
 fn in_process_baseline(body: &[u8], duration: Duration) {
     let config = Config::default();
-    let context = Context {
-        config: &config,
-        namespaces: None,
-    };
+    let policies = pss_fix::manifest::Policies::new(config.clone(), config.default_level);
+    let context = Context::new(&policies);
     let mut latencies = Vec::new();
     let started = Instant::now();
     while started.elapsed() < duration {

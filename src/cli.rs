@@ -357,8 +357,82 @@ pub struct WebhookArgs {
     pub tls_key: PathBuf,
 
     /// Config file: level (or `namespace`), version, hardening, exemptions, enforce.
+    /// Without one, kube-system and kube-node-lease are still skipped.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Require a client certificate signed by this CA (PEM) on ADDR.
+    #[arg(
+        long,
+        value_name = "FILE",
+        long_help = "Require and verify a client certificate signed by this CA (PEM) on \
+            --listen. The API server presents one when its admission configuration names a \
+            kubeconfig with a client certificate for this webhook. Kubelet probes carry no \
+            certificate: serve them with --metrics-listen."
+    )]
+    pub client_ca: Option<PathBuf>,
+
+    /// Serve /healthz, /readyz and /metrics on this address (plain HTTP) instead of ADDR.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+
+    /// Deadline of a whole /mutate request; a review still running then is abandoned.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "8s")]
+    pub request_timeout: std::time::Duration,
+
+    /// After SIGTERM, keep serving this long with /readyz failing, then close.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
+    pub shutdown_delay: std::time::Duration,
+
+    /// Close a connection that sends no request for this long after it opens.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s")]
+    pub first_request_timeout: std::time::Duration,
+
+    /// Close a connection idle (no request in progress) for this long.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "90s")]
+    pub idle_timeout: std::time::Duration,
+
+    /// HTTP/2 PING interval; a PING unanswered for as long closes the connection.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "20s")]
+    pub http2_keep_alive: std::time::Duration,
+
+    /// Open connections at most; more are closed at accept, logged and counted.
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    pub max_connections: usize,
+
+    /// Largest request body in bytes (default 3 MiB + 64 KiB: the API server's own limit on
+    /// an object, plus the review's fields).
+    #[arg(long, value_name = "BYTES", default_value_t = 3 * 1024 * 1024 + 64 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Request body bytes held at once; over it requests are refused with 503.
+    #[arg(long, value_name = "BYTES", default_value_t = 32 * 1024 * 1024)]
+    pub max_bytes_in_flight: usize,
+
+    /// /mutate requests in progress at once; over it requests are refused with 503.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    pub max_requests_in_flight: usize,
+
+    /// Largest patch (its JSON, in bytes) sent back; a larger one is not applied, with a
+    /// warning.
+    #[arg(long, value_name = "BYTES", default_value_t = 3 * 1024 * 1024)]
+    pub max_patch_bytes: usize,
+}
+
+/// A duration as `500ms`, `5s` or `2m`.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let (number, unit) = text
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((text, ""), |at| text.split_at(at));
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 500ms, 5s or 2m"))?;
+    match unit {
+        "ms" => Ok(std::time::Duration::from_millis(value)),
+        "s" => Ok(std::time::Duration::from_secs(value)),
+        "m" => Ok(std::time::Duration::from_secs(value * 60)),
+        _ => Err(format!("`{text}` is not a duration like 500ms, 5s or 2m")),
+    }
 }
 
 /// `pss-fix patch`.

@@ -85,17 +85,25 @@ impl Policies {
         }
     }
 
-    /// What `namespace` (a workload's `metadata.namespace`) is held to.
+    /// What `namespace` (a workload's `metadata.namespace`) is held to, from the Namespaces
+    /// the files declare.
     pub fn held_to(&self, namespace: Option<&str>) -> HeldTo {
+        self.held_to_enforcing(namespace.and_then(|name| self.namespaces.get(name).copied()))
+    }
+
+    /// What a workload is held to when its Namespace enforces `namespace` (`None`: unknown or
+    /// without an enforce label). The one rule for the CLI (Namespaces from files) and the
+    /// webhook (Namespaces from the cluster).
+    pub fn held_to_enforcing(&self, namespace: Option<Enforce>) -> HeldTo {
         if let Some((level, version)) = self.fixed {
             return HeldTo {
                 enforce: Enforce::Level(level, version),
                 source: LevelSource::Flag,
             };
         }
-        match namespace.and_then(|name| self.namespaces.get(name)) {
+        match namespace {
             Some(enforce) => HeldTo {
-                enforce: *enforce,
+                enforce,
                 source: LevelSource::Namespace,
             },
             None => HeldTo {
@@ -425,11 +433,15 @@ fn namespace(object: &Value) -> Option<(String, Enforce)> {
     let metadata = object.get("metadata")?;
     let name = metadata.get("name")?.as_str()?.to_owned();
     let labels = metadata.get("labels")?.as_object()?;
-    let enforce = match pss::enforced_level(labels)? {
+    Some((name, enforce_of_labels(labels)?))
+}
+
+/// What a Namespace with these labels enforces; `None` without an enforce label.
+pub fn enforce_of_labels(labels: &serde_json::Map<String, Value>) -> Option<Enforce> {
+    Some(match pss::enforced_level(labels)? {
         (None, _) => Enforce::Privileged,
         (Some(level), version) => Enforce::Level(level, version),
-    };
-    Some((name, enforce))
+    })
 }
 
 #[cfg(test)]

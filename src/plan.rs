@@ -151,7 +151,7 @@ fn plan_cow(workload: Cow<'_, Value>, policy: &Policy) -> Plan {
         #[cfg(debug_assertions)]
         assert_eq!(
             patch,
-            diff::diff(&[(String::new(), Some(whole))], fixer.object()),
+            diff::diff([("", Some(&whole))], fixer.object()),
             "an edit outside the saved originals"
         );
         json_patch::Patch(patch)

@@ -24,4 +24,5 @@ mod plan_properties;
 mod pss_oracle;
 mod webhook;
 mod webhook_deploy;
+mod webhook_hostile;
 mod yaml_props;

@@ -20,9 +20,11 @@ fn manifests() -> Vec<Value> {
         "base/namespace.yaml",
         "base/rbac.yaml",
         "base/configmap.yaml",
+        "base/priorityclass.yaml",
         "base/deployment.yaml",
         "base/webhook.yaml",
         "cert-manager.yaml",
+        "networkpolicy.yaml",
     ] {
         let text = std::fs::read_to_string(Path::new(DEPLOY).join(file)).unwrap();
         let stream = yaml::Stream::parse(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
@@ -142,10 +144,52 @@ fn the_pieces_fit_together() {
         config_map["metadata"]["name"]
     );
     assert!(flag("config").ends_with("/config.yaml"));
-    for (probe, path) in [("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")] {
+    // Probes on the plain-HTTP port of --metrics-listen, reviews alone on the HTTPS port.
+    let probes_port = container["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|port| port["name"] == "probes")
+        .unwrap();
+    assert!(flag("metrics-listen").ends_with(&format!(":{}", probes_port["containerPort"])));
+    for (probe, path) in [
+        ("startupProbe", "/healthz"),
+        ("livenessProbe", "/healthz"),
+        ("readinessProbe", "/readyz"),
+    ] {
         assert_eq!(container[probe]["httpGet"]["path"], path);
-        assert_eq!(container[probe]["httpGet"]["scheme"], "HTTPS");
+        assert_eq!(container[probe]["httpGet"]["port"], "probes");
+        assert_eq!(container[probe]["httpGet"]["scheme"], "HTTP");
     }
+    // The drain fits the grace period: the delay, then a request's whole deadline.
+    let seconds = |flag_value: &str| flag_value.trim_end_matches('s').parse::<u64>().unwrap();
+    let (delay, timeout) = (
+        seconds(flag("shutdown-delay")),
+        seconds(flag("request-timeout")),
+    );
+    assert!(pod["terminationGracePeriodSeconds"].as_u64().unwrap() >= delay + timeout + 5);
+    let webhook = &find(&documents, "MutatingWebhookConfiguration")["webhooks"][0];
+    assert!(webhook["timeoutSeconds"].as_u64().unwrap() < timeout);
+    assert!(timeout < 10, "the API server waits 10 s at most");
+    // Spread for real, and a priority class that exists.
+    assert_eq!(
+        pod["topologySpreadConstraints"][0]["whenUnsatisfiable"],
+        "DoNotSchedule"
+    );
+    assert_eq!(
+        pod["priorityClassName"],
+        find(&documents, "PriorityClass")["metadata"]["name"]
+    );
+    let policy = find(&documents, "NetworkPolicy");
+    assert_eq!(
+        policy["spec"]["podSelector"],
+        deployment["spec"]["selector"]
+    );
+    assert_eq!(
+        policy["spec"]["ingress"][0]["ports"][0]["port"],
+        container["ports"][0]["containerPort"]
+    );
+    assert!(policy["spec"]["ingress"][0]["from"][0]["ipBlock"]["cidr"].is_string());
     assert_eq!(
         deployment["spec"]["template"]["spec"]["serviceAccountName"],
         find(&documents, "ServiceAccount")["metadata"]["name"]
@@ -215,7 +259,13 @@ fn the_webhook_registration_is_safe_and_covers_the_nine_kinds() {
     }
     let mut covered = Vec::new();
     for rule in webhook["rules"].as_array().unwrap() {
-        assert_eq!(rule["operations"], json!(["CREATE", "UPDATE"]));
+        // Pod UPDATEs are always admitted untouched: the API server need not send them.
+        let operations = if rule["resources"] == json!(["pods"]) {
+            json!(["CREATE"])
+        } else {
+            json!(["CREATE", "UPDATE"])
+        };
+        assert_eq!(rule["operations"], operations, "{rule}");
         assert_eq!(rule["apiVersions"], json!(["v1"]));
         for group in rule["apiGroups"].as_array().unwrap() {
             for resource in rule["resources"].as_array().unwrap() {

@@ -80,18 +80,32 @@ pub fn run(cli: Cli) -> ExitCode {
 /// `pss-fix webhook`: serves until a termination signal; a failure to start is exit 2.
 fn webhook(args: &WebhookArgs) -> Status {
     let config = match &args.config {
-        Some(path) => options::load_config(path).map(|(config, _)| config),
-        None => Ok(pss_fix::config::Config::default()),
+        Some(path) => options::load_config(path, true).map(|(config, _)| config),
+        None => Ok(pss_fix::webhook::default_config()),
     };
     let result = config
         .map_err(|error| error.to_string())
         .and_then(|config| {
-            let options = pss_fix::webhook::ServeOptions::new(
+            let mut options = pss_fix::webhook::ServeOptions::new(
                 args.listen,
                 args.tls_cert.clone(),
                 args.tls_key.clone(),
                 config,
             );
+            options.client_ca = args.client_ca.clone();
+            options.metrics_listen = args.metrics_listen;
+            let limits = &mut options.limits;
+            limits.request_timeout = args.request_timeout;
+            limits.shutdown_delay = args.shutdown_delay;
+            limits.first_request_timeout = args.first_request_timeout;
+            limits.idle_timeout = args.idle_timeout;
+            limits.max_connections = args.max_connections;
+            limits.max_body_bytes = args.max_body_bytes;
+            limits.max_bytes_in_flight = args.max_bytes_in_flight;
+            limits.max_requests_in_flight = args.max_requests_in_flight;
+            limits.max_patch_bytes = args.max_patch_bytes;
+            limits.http2_keep_alive_interval = args.http2_keep_alive;
+            limits.http2_keep_alive_timeout = args.http2_keep_alive;
             pss_fix::webhook::serve(options).map_err(|error| error.to_string())
         });
     match result {

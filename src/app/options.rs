@@ -22,7 +22,7 @@ pub const DEFAULT_CONFIG: &str = ".pss-fix.yaml";
 /// left empty.
 pub fn policies(selection: &Selection) -> Result<Policies, InputError> {
     let (mut config, has_default_level) = match config_path(selection) {
-        Some(path) => load_config(&path)?,
+        Some(path) => load_config(&path, false)?,
         None => (Config::default(), false),
     };
     apply_flags(selection, &mut config);
@@ -47,8 +47,9 @@ fn config_path(selection: &Selection) -> Option<PathBuf> {
     })
 }
 
-/// Reads a config file (YAML or JSON); also says whether it sets `defaultLevel`.
-pub fn load_config(path: &Path) -> Result<(Config, bool), InputError> {
+/// Reads a config file (YAML or JSON, one document); also says whether it sets
+/// `defaultLevel`.
+pub fn load_config(path: &Path, require_settings: bool) -> Result<(Config, bool), InputError> {
     let name = path.display().to_string();
     let text = inputs::read_file(path)?;
     let stream = yaml::Stream::parse(&text).map_err(|error| InputError {
@@ -56,10 +57,27 @@ pub fn load_config(path: &Path) -> Result<(Config, bool), InputError> {
         position: Some((error.line, error.column)),
         message: error.message,
     })?;
-    let value = stream
-        .documents()
-        .first()
-        .map_or(&Value::Null, |document| document.value());
+    // One document: a second would be ignored. With `require_settings` (the webhook's config,
+    // mounted from a ConfigMap) also not empty: that is a broken mount or template more
+    // likely than a wish for every default.
+    let value = match stream.documents() {
+        [] if !require_settings => &Value::Null,
+        [document] if !require_settings || !document.value().is_null() => document.value(),
+        documents => {
+            return Err(InputError {
+                name,
+                position: None,
+                message: format!(
+                    "a config file holds exactly one YAML document with settings, found {}",
+                    match documents.len() {
+                        0 => "none".to_owned(),
+                        1 => "an empty one".to_owned(),
+                        n => format!("{n} documents"),
+                    }
+                ),
+            })
+        }
+    };
     let config = Config::from_value(value).map_err(|error| InputError {
         name,
         position: Some(stream.location(0, error.pointer())),

@@ -11,6 +11,26 @@ use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
+/// The log filter: `RUST_LOG` (default `info`), with rustls's handshake-parsing warnings kept
+/// out unless `RUST_LOG` names rustls. rustls warns once per handshake whose SNI is an IP
+/// address or malformed: any client can send those, so at `info` they would flood the log.
+pub fn filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
+    let directives = rust_log
+        .filter(|text| !text.trim().is_empty())
+        .unwrap_or("info");
+    let filter = tracing_subscriber::EnvFilter::try_new(directives)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    if directives.contains("rustls") {
+        filter
+    } else {
+        filter.add_directive(
+            "rustls::msgs::handshake=error"
+                .parse()
+                .expect("a literal directive should parse"),
+        )
+    }
+}
+
 /// See the module documentation. Spans are not written: the webhook opens none.
 pub struct JsonLines;
 

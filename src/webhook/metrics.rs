@@ -29,12 +29,16 @@ pub enum Outcome {
     TooLarge,
     /// The client did not send the request in time (answered 408).
     Timeout,
+    /// Refused at once for lack of room: requests or bytes in flight at their limit (503).
+    Overloaded,
+    /// The review did not finish (or start) before the deadline and was abandoned (503).
+    Abandoned,
     /// Anything else the server answered with an error status (a caught panic is a 500).
     Error,
 }
 
 impl Outcome {
-    const ALL: [Outcome; 8] = [
+    const ALL: [Outcome; 10] = [
         Outcome::Patched,
         Outcome::Unchanged,
         Outcome::Skipped,
@@ -42,6 +46,8 @@ impl Outcome {
         Outcome::Invalid,
         Outcome::TooLarge,
         Outcome::Timeout,
+        Outcome::Overloaded,
+        Outcome::Abandoned,
         Outcome::Error,
     ];
 
@@ -55,6 +61,8 @@ impl Outcome {
             Outcome::Invalid => "invalid",
             Outcome::TooLarge => "too_large",
             Outcome::Timeout => "timeout",
+            Outcome::Overloaded => "overloaded",
+            Outcome::Abandoned => "abandoned",
             Outcome::Error => "error",
         }
     }
@@ -82,6 +90,8 @@ pub struct Metrics {
     latency_sum_nanos: AtomicU64,
     tls_reloads: AtomicU64,
     tls_reload_failures: AtomicU64,
+    connections_open: AtomicU64,
+    connections_refused: AtomicU64,
 }
 
 impl Metrics {
@@ -117,6 +127,19 @@ impl Metrics {
             &self.tls_reload_failures
         };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn record_connection_opened(&self) {
+        self.connections_open.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn record_connection_closed(&self) {
+        self.connections_open.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Counts a connection closed at accept because the limit was reached.
+    pub fn record_connection_refused(&self) {
+        self.connections_refused.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The Prometheus text exposition format (version 0.0.4).
@@ -181,6 +204,17 @@ impl Metrics {
              pss_fix_webhook_tls_reloads_total{{result=\"failure\"}} {}\n",
             self.tls_reloads.load(Ordering::Relaxed),
             self.tls_reload_failures.load(Ordering::Relaxed),
+        );
+        let _ = write!(
+            out,
+            "# HELP pss_fix_webhook_connections_open Connections open now (all listeners).\n\
+             # TYPE pss_fix_webhook_connections_open gauge\n\
+             pss_fix_webhook_connections_open {}\n\
+             # HELP pss_fix_webhook_connections_refused_total Connections closed at accept because max connections was reached.\n\
+             # TYPE pss_fix_webhook_connections_refused_total counter\n\
+             pss_fix_webhook_connections_refused_total {}\n",
+            self.connections_open.load(Ordering::Relaxed),
+            self.connections_refused.load(Ordering::Relaxed),
         );
         out
     }

@@ -4,9 +4,11 @@
 //! - [`review`]: the pure function from an AdmissionReview request body to the response
 //!   (decides, plans through [`crate::plan::plan`], encodes). Everything testable without a
 //!   socket lives there.
-//! - [`server`]: the axum shell: `POST /mutate`, `GET /healthz`, `/readyz`, `/metrics`, body
-//!   limit, timeouts, panic isolation, one log line per review.
-//! - [`tls`]: certificate loading and reload on file change.
+//! - [`wire`]: the AdmissionReview types as they are on the wire (serde).
+//! - [`server`]: the axum routes: `POST /mutate` behind its limits (size, requests and bytes
+//!   in flight, a deadline that abandons a review), `GET /healthz`, `/readyz`, `/metrics`.
+//! - [`listener`]: connections: their number, TLS, first-request and idle timeouts, drain.
+//! - [`tls`]: certificate loading and reload on file change, client certificates.
 //! - [`namespaces`]: the Namespace watch cache for `level: namespace`.
 //! - [`metrics`]: the Prometheus counters.
 //! - `log`: the JSON log lines.
@@ -14,18 +16,20 @@
 //! [`serve`] is the blocking entry the CLI calls; [`serve_with`] runs on the caller's runtime
 //! with a given listener and shutdown signal (tests, embedding).
 
+pub mod listener;
 mod log;
 pub mod metrics;
 pub mod namespaces;
 pub mod review;
 pub mod server;
 pub mod tls;
+pub mod wire;
 
 use crate::config::{Config, LevelChoice};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,14 +48,14 @@ pub enum Error {
         key: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot load the client CA `{}`: {message}", path.display())]
+    ClientCa { path: PathBuf, message: String },
     #[error("cannot connect to the Kubernetes API for namespace labels: {0}")]
     Kube(kube::Error),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
     #[error("cannot install the signal handler: {0}")]
     Signal(std::io::Error),
-    #[error("server failed: {0}")]
-    Serve(std::io::Error),
 }
 
 /// Everything the webhook needs to run. Build with [`ServeOptions::new`], then adjust.
@@ -60,6 +64,10 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     pub tls_cert: PathBuf,
     pub tls_key: PathBuf,
+    /// Require a client certificate signed by this CA (PEM) on the `/mutate` listener.
+    pub client_ca: Option<PathBuf>,
+    /// Serve `/healthz`, `/readyz` and `/metrics` here (plain HTTP) instead of on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
     pub config: Config,
     /// The cluster connection for namespace labels (used only with `level: namespace`);
     /// `None` infers it: the in-cluster service account, else `KUBECONFIG`.
@@ -67,32 +75,78 @@ pub struct ServeOptions {
     pub limits: Limits,
 }
 
-/// Limits and timings, each with a production default.
+/// Limits and timings, each with a production default. Together they bound what callers can
+/// make the server hold: connections, bytes, reviews, time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Limits {
-    /// Largest request body. An UPDATE review carries object and oldObject, each up to
-    /// etcd's 1.5 MiB default, plus the review's own fields: 6 MiB leaves room for both.
+    /// Largest request body: 3 MiB, the API server's own limit on a request body (so on any
+    /// object a client can create), plus 64 KiB for the review's own fields. Larger is answered
+    /// 413 from its Content-Length, before any of it is read.
     pub max_body_bytes: usize,
-    /// Time for a client to send the request headers (slowloris guard).
-    pub header_read_timeout: Duration,
-    /// Time for the whole request, body read and review included (answered 408). The API
-    /// server gives up after the webhook's `timeoutSeconds` (5 in deploy/) anyway.
+    /// Request bodies held at once (being received or reviewed); over it, 503 at once.
+    pub max_bytes_in_flight: usize,
+    /// `/mutate` requests in progress at once; over it, 503 at once.
+    pub max_requests_in_flight: usize,
+    /// Reviews computed at once, each on a thread of the blocking pool; the others wait
+    /// within their deadline. Also bounds the memory of parsed objects.
+    pub review_workers: usize,
+    /// Time for the whole request (body, wait, review). A review still running then is
+    /// abandoned and answered 503. Below the API server's 10 s maximum, above the
+    /// `timeoutSeconds: 5` of deploy/.
     pub request_timeout: Duration,
+    /// Time from accept to the first request's headers (TLS handshake included).
+    pub first_request_timeout: Duration,
+    /// A connection with no request in progress for this long is closed.
+    pub idle_timeout: Duration,
+    /// HTTP/2 PING interval, and how long an unanswered PING may take before closing.
+    pub http2_keep_alive_interval: Duration,
+    pub http2_keep_alive_timeout: Duration,
+    /// Concurrent streams per HTTP/2 connection.
+    pub http2_max_concurrent_streams: u32,
+    /// Open connections at once; beyond it a new one is closed at accept (logged, counted).
+    pub max_connections: usize,
+    /// Largest patch (its JSON) sent back; a bigger one is not applied and a warning says so.
+    pub max_patch_bytes: usize,
     /// How often the certificate files are checked for change.
     pub tls_reload_interval: Duration,
-    /// After SIGTERM, how long open connections may finish before they are closed.
+    /// After SIGTERM: `/readyz` fails at once and requests are still served for this long,
+    /// so endpoints drop the pod before its listener closes.
+    pub shutdown_delay: Duration,
+    /// Then how long open connections may finish before they are closed.
     pub shutdown_grace: Duration,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_body_bytes: 6 * 1024 * 1024,
-            header_read_timeout: Duration::from_secs(5),
-            request_timeout: Duration::from_secs(10),
+            max_body_bytes: 3 * 1024 * 1024 + 64 * 1024,
+            max_bytes_in_flight: 32 * 1024 * 1024,
+            max_requests_in_flight: 256,
+            review_workers: std::thread::available_parallelism().map_or(2, usize::from),
+            request_timeout: Duration::from_secs(8),
+            first_request_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(90),
+            http2_keep_alive_interval: Duration::from_secs(20),
+            http2_keep_alive_timeout: Duration::from_secs(10),
+            http2_max_concurrent_streams: 128,
+            max_connections: 512,
+            max_patch_bytes: 3 * 1024 * 1024,
             tls_reload_interval: Duration::from_secs(10),
-            shutdown_grace: Duration::from_secs(20),
+            shutdown_delay: Duration::from_secs(5),
+            shutdown_grace: Duration::from_secs(10),
         }
+    }
+}
+
+/// Namespaces the webhook leaves alone when no config file says otherwise: the control plane's
+/// own pods and the node leases (a broken webhook must not stop the cluster repairing itself).
+pub const DEFAULT_SKIP_NAMESPACES: [&str; 2] = ["kube-system", "kube-node-lease"];
+
+/// The webhook's config without a file: the defaults, skipping [`DEFAULT_SKIP_NAMESPACES`].
+pub fn default_config() -> Config {
+    Config {
+        skip_namespaces: DEFAULT_SKIP_NAMESPACES.map(String::from).to_vec(),
+        ..Config::default()
     }
 }
 
@@ -103,6 +157,8 @@ impl ServeOptions {
             listen,
             tls_cert,
             tls_key,
+            client_ca: None,
+            metrics_listen: None,
             config,
             kube: None,
             limits: Limits::default(),
@@ -117,16 +173,13 @@ pub fn serve(options: ServeOptions) -> Result<(), Error> {
     let _ = tracing_subscriber::fmt()
         .event_format(log::JsonLines)
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+        .with_env_filter(log::filter(std::env::var("RUST_LOG").ok().as_deref()))
         .try_init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(Error::Runtime)?;
-    runtime.block_on(async {
+    let served = runtime.block_on(async {
         let listener =
             std::net::TcpListener::bind(options.listen).map_err(|source| Error::Listen {
                 addr: options.listen,
@@ -134,7 +187,10 @@ pub fn serve(options: ServeOptions) -> Result<(), Error> {
             })?;
         let shutdown = termination_signal()?;
         serve_with(options, listener, shutdown).await
-    })
+    });
+    // A review abandoned at its deadline may still run on the blocking pool: exit without it.
+    runtime.shutdown_background();
+    served
 }
 
 /// Resolves at the first SIGTERM (what the kubelet sends) or SIGINT (Ctrl-C).
@@ -144,15 +200,16 @@ fn termination_signal() -> Result<impl Future<Output = ()>, Error> {
     let mut interrupt = signal(SignalKind::interrupt()).map_err(Error::Signal)?;
     Ok(async move {
         tokio::select! {
-            _ = terminate.recv() => tracing::info!("SIGTERM received, shutting down"),
-            _ = interrupt.recv() => tracing::info!("SIGINT received, shutting down"),
+            _ = terminate.recv() => tracing::info!("SIGTERM received"),
+            _ = interrupt.recv() => tracing::info!("SIGINT received"),
         }
     })
 }
 
 /// Serves on `listener` (already bound; `options.listen` is ignored) until `shutdown`
-/// resolves, then stops accepting, fails `/readyz`, and lets open connections finish for
-/// [`Limits::shutdown_grace`]. Must run inside a tokio runtime.
+/// resolves, then drains: `/readyz` fails at once, requests are still served for
+/// [`Limits::shutdown_delay`], then the listeners close and open connections have
+/// [`Limits::shutdown_grace`] to finish. Must run inside a tokio runtime.
 pub async fn serve_with(
     options: ServeOptions,
     listener: std::net::TcpListener,
@@ -163,19 +220,26 @@ pub async fn serve_with(
         addr: options.listen,
         source,
     })?;
-    listener
-        .set_nonblocking(true)
-        .map_err(|source| Error::Listen { addr, source })?;
+    let listener = tokio_listener(listener, addr)?;
+    let metrics_listener = match options.metrics_listen {
+        Some(addr) => {
+            let bound = std::net::TcpListener::bind(addr)
+                .map_err(|source| Error::Listen { addr, source })?;
+            Some(tokio_listener(bound, addr)?)
+        }
+        None => None,
+    };
 
     let files = tls::CertFiles {
         cert: options.tls_cert,
         key: options.tls_key,
     };
-    let tls_config = files.load().await?;
+    let certificate = files.load()?;
+    let tls_config = tls::server_config(Arc::clone(&certificate), options.client_ca.as_deref())?;
     let metrics = Arc::new(metrics::Metrics::default());
     let limits = options.limits;
     let reload = tokio::spawn(files.watch(
-        tls_config.clone(),
+        certificate,
         limits.tls_reload_interval,
         Arc::clone(&metrics),
     ));
@@ -184,36 +248,64 @@ pub async fn serve_with(
         LevelChoice::Namespace => Some(namespaces::NamespaceCache::start(options.kube).await?),
         LevelChoice::Fixed(_) => None,
     };
-    let state = Arc::new(server::AppState {
-        config: options.config,
-        namespaces,
-        metrics,
-        draining: AtomicBool::new(false),
-    });
-    let app = server::app(
-        Arc::clone(&state),
-        limits.max_body_bytes,
-        limits.request_timeout,
+    tracing::info!(
+        skip_namespaces = options.config.skip_namespaces.join(",").as_str(),
+        "namespaces admitted untouched"
     );
-
-    let handle = axum_server::Handle::new();
-    let drain = handle.clone();
-    let grace = limits.shutdown_grace;
+    let state = Arc::new(server::AppState::new(
+        options.config,
+        namespaces,
+        Arc::clone(&metrics),
+        &limits,
+    ));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let drain = Arc::clone(&state);
+    let delay = limits.shutdown_delay;
     tokio::spawn(async move {
         shutdown.await;
-        state.draining.store(true, Ordering::Release);
-        drain.graceful_shutdown(Some(grace));
+        drain.draining.store(true, Ordering::Release);
+        tracing::info!(
+            delay_ms = delay.as_millis() as u64,
+            "draining: /readyz fails, still serving"
+        );
+        tokio::time::sleep(delay).await;
+        tracing::info!("closing the listeners");
+        let _ = stop.send(true);
     });
 
-    let mut server = axum_server::from_tcp_rustls(listener, tls_config)
-        .map_err(|source| Error::Listen { addr, source })?
-        .handle(handle);
-    server
-        .http_builder()
-        .http1()
-        .header_read_timeout(Some(limits.header_read_timeout));
+    let separate = metrics_listener.is_some();
+    let mut served = tokio::task::JoinSet::new();
+    if let Some(metrics_listener) = metrics_listener {
+        served.spawn(listener::serve(
+            metrics_listener,
+            listener::Transport::Plain,
+            server::probes(Arc::clone(&state)),
+            limits.clone(),
+            Arc::clone(&metrics),
+            stopped.clone(),
+        ));
+    }
+    served.spawn(listener::serve(
+        listener,
+        listener::Transport::Tls(tokio_rustls::TlsAcceptor::from(tls_config)),
+        server::app(state, !separate),
+        limits,
+        metrics,
+        stopped,
+    ));
     tracing::info!(%addr, "serving admission reviews");
-    let served = server.serve(app.into_make_service()).await;
+    while served.join_next().await.is_some() {}
     reload.abort();
-    served.map_err(Error::Serve)
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn tokio_listener(
+    listener: std::net::TcpListener,
+    addr: SocketAddr,
+) -> Result<tokio::net::TcpListener, Error> {
+    listener
+        .set_nonblocking(true)
+        .and_then(|()| tokio::net::TcpListener::from_std(listener))
+        .map_err(|source| Error::Listen { addr, source })
 }

@@ -1,39 +1,26 @@
 //! One AdmissionReview in, one AdmissionReview out: a pure function of the request bytes, the
-//! config and the namespace labels known at the time. No async, no sockets, no clock, no
+//! policies and the namespace labels known at the time. No async, no sockets, no clock, no
 //! logging: the server shell logs the [`Summary`] and counts the [`Outcome`].
 //!
 //! The patch is the engine's own ([`crate::plan::plan`] on the raw request object, invariant I6),
 //! so unknown and newer fields survive; this module only decides *whether* to plan, at which
-//! level, and how to say the result on the wire.
+//! level (the CLI's rule, [`Policies::held_to_enforcing`]), and how to say the result (the
+//! wire types are in [`super::wire`]).
 //!
-//! Wire format (`admission.k8s.io/v1`, the fields we write):
-//! - `response.uid`: the request's uid, always echoed (the API server rejects a mismatch).
-//! - `response.allowed`: `false` only in `enforce` mode for unfixable violations, and for
-//!   invalid reviews.
-//! - `response.patchType` and `response.patch`: `"JSONPatch"` and the base64 of the RFC 6902
-//!   array, only when the patch is non-empty. (kube-core's `AdmissionResponse` writes `patch`
-//!   as an array of numbers, which the API server rejects; hence our own struct.)
-//! - `response.warnings`: one per control fixed, one per unfixable violation, each under 120
-//!   characters (the API server's limit for a readable warning).
-//! - `response.auditAnnotations`: `patched` and `unfixable`, comma-separated control ids; not
-//!   written for `dryRun` requests, which must leave no trace.
-//! - `response.status`: for denials (403) and invalid reviews (400), with a message.
+//! What one object can make us produce is bounded: one warning per control (with a count of
+//! the places), audit annotations of control ids, a patch of at most `max_patch_bytes`, and
+//! every field echoed or logged cut to [`MAX_FIELD_CHARS`].
 
 use super::metrics::Outcome;
-use crate::config::{Config, LevelChoice};
+use super::wire::{AdmissionReview, IncomingReview, RequestFields, API_VERSION, KIND};
+use crate::manifest::{self, Enforce, Policies};
 use crate::plan::{self, Plan};
 use crate::pointer;
-use crate::pss::{self, Level, Version};
+use crate::pss::{Level, Version};
 use crate::workload::{self, Workload};
 use base64::Engine as _;
-use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
-use std::collections::BTreeMap;
-
-/// The only AdmissionReview version served (the one every supported Kubernetes sends when the
-/// webhook lists only `v1` in `admissionReviewVersions`).
-pub const API_VERSION: &str = "admission.k8s.io/v1";
-const KIND: &str = "AdmissionReview";
 
 /// Annotation the kubelet puts on mirror pods (static pods seen through the API server); the
 /// kubelet runs them from files, so a patch on the mirror would change nothing but the record.
@@ -42,6 +29,11 @@ const MIRROR_POD_ANNOTATION: &str = "kubernetes.io/config.mirror";
 /// Longest warning we send: the API server documents 120 characters as the limit for warnings
 /// to display well, and we stay strictly below it.
 pub const MAX_WARNING_CHARS: usize = 119;
+
+/// Longest request field (uid, names, operation, apiVersion, kind) we echo or log: real ones
+/// are far shorter (names 253, uids 36), and a caller's 5 MB apiVersion must not become a
+/// 5 MB response and log line.
+pub const MAX_FIELD_CHARS: usize = 256;
 
 /// Labels of the namespaces the server knows about (a watch cache in the cluster, a map in
 /// tests). `None`: the namespace is unknown (not created yet, or the cache not synced).
@@ -52,10 +44,24 @@ pub trait NamespaceLabels: Send + Sync {
 /// What [`review`] needs besides the request.
 #[derive(Clone, Copy)]
 pub struct Context<'a> {
-    pub config: &'a Config,
+    /// How levels are chosen and the config every plan starts from.
+    pub policies: &'a Policies,
     /// Consulted only with `level: namespace`; without it every namespace is unknown and gets
-    /// the config's `defaultLevel`.
+    /// the default level.
     pub namespaces: Option<&'a dyn NamespaceLabels>,
+    /// Largest patch (its JSON) to send; a larger one is not applied.
+    pub max_patch_bytes: usize,
+}
+
+impl<'a> Context<'a> {
+    /// A context without namespace labels and with no practical patch limit (tests, benches).
+    pub fn new(policies: &'a Policies) -> Context<'a> {
+        Context {
+            policies,
+            namespaces: None,
+            max_patch_bytes: usize::MAX,
+        }
+    }
 }
 
 /// The answer to one request: the HTTP status, the AdmissionReview to send, and what the
@@ -70,7 +76,8 @@ pub struct Review {
     pub summary: Summary,
 }
 
-/// What the log line and the metrics say about one review. Never object contents.
+/// What the log line and the metrics say about one review. Never object contents; every
+/// field at most [`MAX_FIELD_CHARS`].
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Summary {
     pub uid: String,
@@ -87,65 +94,6 @@ pub struct Summary {
     pub reason: String,
 }
 
-/// The AdmissionReview we answer with.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AdmissionReview {
-    pub api_version: &'static str,
-    pub kind: &'static str,
-    pub response: AdmissionResponse,
-}
-
-/// `AdmissionReview.response`, with `patch` already base64-encoded.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AdmissionResponse {
-    pub uid: String,
-    pub allowed: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<Status>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub patch_type: Option<&'static str>,
-    /// Base64 (standard alphabet, padded) of the RFC 6902 JSON array.
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "serialize_base64"
-    )]
-    pub patch: Option<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub audit_annotations: BTreeMap<&'static str, String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
-}
-
-/// Writes base64 as it is: its alphabet needs no JSON escape, and scanning the largest field of
-/// the answer for escapes cost more than encoding it.
-fn serialize_base64<S: serde::Serializer>(
-    base64: &Option<String>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    let quoted = format!("\"{}\"", base64.as_deref().unwrap_or_default());
-    let raw =
-        serde_json::value::RawValue::from_string(quoted).map_err(serde::ser::Error::custom)?;
-    raw.serialize(serializer)
-}
-
-/// `metav1.Status` for refusals.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Status {
-    pub status: &'static str,
-    pub code: u16,
-    pub reason: &'static str,
-    pub message: String,
-}
-
-impl AdmissionReview {
-    /// The JSON bytes sent on the wire.
-    pub fn to_json(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("a response of strings, booleans and maps should serialise")
-    }
-}
-
 /// Answers one AdmissionReview request body.
 pub fn review(body: &[u8], context: Context<'_>) -> Review {
     match Request::parse(body) {
@@ -154,16 +102,22 @@ pub fn review(body: &[u8], context: Context<'_>) -> Review {
     }
 }
 
-/// The fields of `AdmissionReview.request` we read.
-struct Request {
+/// `text` cut to [`MAX_FIELD_CHARS`] characters, ending in `...` when cut.
+pub fn capped(text: &str) -> String {
+    shorten(text.to_owned(), MAX_FIELD_CHARS)
+}
+
+/// The fields of `AdmissionReview.request` we use, capped, and the object parsed.
+struct Request<'a> {
     uid: String,
     operation: String,
     namespace: String,
     name: String,
-    sub_resource: String,
+    sub_resource: bool,
     dry_run: bool,
     object: Value,
-    old_object: Value,
+    /// Parsed only when an UPDATE needs it.
+    old_object: Option<&'a RawValue>,
 }
 
 /// A body that is not an AdmissionReview v1 we can answer; the uid when it could be read.
@@ -175,7 +129,7 @@ struct Invalid {
 impl Invalid {
     fn new(uid: &str, message: impl Into<String>) -> Invalid {
         Invalid {
-            uid: uid.to_owned(),
+            uid: capped(uid),
             message: message.into(),
         }
     }
@@ -186,7 +140,7 @@ impl Invalid {
         let message = format!("invalid AdmissionReview: {}", self.message);
         Review {
             http_status: 400,
-            response: failure(&self.uid, 400, &message),
+            response: AdmissionReview::failure(self.uid.clone(), 400, message.clone()),
             outcome: Outcome::Invalid,
             summary: Summary {
                 uid: self.uid,
@@ -197,106 +151,88 @@ impl Invalid {
     }
 }
 
-/// The answer for a request the server refused before reading it (too large, too slow, a
-/// caught panic): no uid is known, the status says why.
+/// The answer for a request the server refused before reviewing it (too large, too slow,
+/// overloaded, a caught panic): no uid is known, the status says why.
 pub fn refusal(code: u16, message: &str) -> AdmissionReview {
-    failure("", code, message)
+    AdmissionReview::failure(String::new(), code, message.to_owned())
 }
 
-/// A refusal with `status.code` `code` and the matching `metav1.StatusReason`.
-fn failure(uid: &str, code: u16, message: &str) -> AdmissionReview {
-    let reason = match code {
-        400 => "BadRequest",
-        403 => "Forbidden",
-        408 => "Timeout",
-        413 => "RequestEntityTooLarge",
-        _ => "InternalError",
-    };
-    AdmissionReview {
-        api_version: API_VERSION,
-        kind: KIND,
-        response: AdmissionResponse {
-            uid: uid.to_owned(),
-            allowed: false,
-            status: Some(Status {
-                status: "Failure",
-                code,
-                reason,
-                message: message.to_owned(),
-            }),
-            patch_type: None,
-            patch: None,
-            audit_annotations: BTreeMap::new(),
-            warnings: Vec::new(),
-        },
-    }
-}
-
-impl Request {
-    fn parse(body: &[u8]) -> Result<Request, Invalid> {
+impl<'a> Request<'a> {
+    fn parse(body: &'a [u8]) -> Result<Request<'a>, Invalid> {
         // UTF-8 checked once for the whole body: `from_slice` checks every string on its own.
         let body = std::str::from_utf8(body)
             .map_err(|error| Invalid::new("", format!("body is not JSON: not UTF-8 ({error})")))?;
-        let mut review: Value = serde_json::from_str(body)
-            .map_err(|error| Invalid::new("", format!("body is not JSON: {error}")))?;
-        let Some(fields) = review.as_object_mut() else {
-            return Err(Invalid::new("", "body is not a JSON object"));
-        };
-        let text = |fields: &Map<String, Value>, key: &str| {
-            fields
-                .get(key)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
-        };
-        let uid = fields
-            .get("request")
-            .and_then(|request| request.get("uid"))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        let api_version = text(fields, "apiVersion");
-        if api_version != API_VERSION {
+        let review: IncomingReview<'a> = serde_json::from_str(body).map_err(|error| {
+            let what = match error.classify() {
+                serde_json::error::Category::Data => "body is not an AdmissionReview",
+                _ => "body is not JSON",
+            };
+            Invalid::new(
+                "",
+                format!("{what}: {}", shorten(error.to_string(), MAX_FIELD_CHARS)),
+            )
+        })?;
+        let uid = review
+            .request
+            .as_ref()
+            .map_or("", |request| request.uid.as_ref());
+        if review.api_version != API_VERSION {
             return Err(Invalid::new(
-                &uid,
-                format!("unsupported apiVersion `{api_version}`, expected `{API_VERSION}`"),
+                uid,
+                format!(
+                    "unsupported apiVersion `{}`, expected `{API_VERSION}`",
+                    capped(&review.api_version)
+                ),
             ));
         }
-        let kind = text(fields, "kind");
-        if kind != KIND {
+        if review.kind != KIND {
             return Err(Invalid::new(
-                &uid,
-                format!("unsupported kind `{kind}`, expected `{KIND}`"),
+                uid,
+                format!(
+                    "unsupported kind `{}`, expected `{KIND}`",
+                    capped(&review.kind)
+                ),
             ));
         }
-        let Some(Value::Object(mut request)) = fields.remove("request") else {
-            return Err(Invalid::new(&uid, "missing `request` object"));
+        let Some(request) = review.request else {
+            return Err(Invalid::new("", "missing `request` object"));
         };
+        let RequestFields {
+            uid,
+            operation,
+            namespace,
+            name,
+            sub_resource,
+            dry_run,
+            object,
+            old_object,
+        } = request;
         if uid.is_empty() {
             return Err(Invalid::new("", "missing `request.uid`"));
         }
-        let operation = text(&request, "operation");
         if operation.is_empty() {
             return Err(Invalid::new(&uid, "missing `request.operation`"));
         }
+        let object = match object {
+            Some(raw) => serde_json::from_str(raw.get())
+                .map_err(|error| Invalid::new(&uid, format!("request.object: {error}")))?,
+            None => Value::Null,
+        };
         Ok(Request {
-            operation,
-            namespace: text(&request, "namespace"),
-            name: text(&request, "name"),
-            sub_resource: text(&request, "subResource"),
-            dry_run: request
-                .get("dryRun")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-            object: request.remove("object").unwrap_or(Value::Null),
-            old_object: request.remove("oldObject").unwrap_or(Value::Null),
-            uid,
+            uid: capped(&uid),
+            operation: capped(&operation),
+            namespace: capped(&namespace),
+            name: capped(&name),
+            sub_resource: !sub_resource.is_empty(),
+            dry_run: dry_run.unwrap_or(false),
+            object,
+            old_object,
         })
     }
 }
 
 /// The decision for a well-formed request.
-fn decide(request: Request, context: Context<'_>) -> Review {
+fn decide(request: Request<'_>, context: Context<'_>) -> Review {
     let mut answer = Answer::new(&request);
     let Some(mut workload) = workload::workloads(&request.object)
         .into_iter()
@@ -308,35 +244,45 @@ fn decide(request: Request, context: Context<'_>) -> Review {
     if !request.namespace.is_empty() {
         workload.namespace = Some(request.namespace.clone());
     }
-    answer.summary.kind = workload.kind.clone();
+    answer.summary.kind = capped(&workload.kind);
     if answer.summary.name.is_empty() {
-        answer.summary.name = workload.name.clone().unwrap_or_default();
+        answer.summary.name = capped(workload.name.as_deref().unwrap_or_default());
     }
 
-    if let Some(reason) = skip_reason(&request, &workload, context.config) {
+    let config = &context.policies.config;
+    if let Some(reason) = skip_reason(&request, &workload, &config.skip_namespaces) {
         return answer.skip(reason);
     }
-    let Some((level, version)) = level_for(&request.namespace, context) else {
+    let Enforce::Level(level, version) = held_to(&request.namespace, context) else {
         return answer.skip("privileged namespace");
     };
-    let policy = match context.config.policy_for(&workload, level, version) {
+    let policy = match config.policy_for(&workload, level, version) {
         Ok(policy) => policy,
         // A skip annotation naming no control: fixing anyway would edit what its author meant
         // to exempt, so the author is told, as `check` and `fix` tell theirs.
-        Err(error) => return answer.deny(400, &format!("pss-fix: {error}")),
+        Err(error) => {
+            let message = shorten(format!("pss-fix: {error}"), MAX_MESSAGE_CHARS);
+            return answer.deny(400, &message);
+        }
     };
     // The object is not needed after the plan: it is edited in place, not copied.
     let plan = plan::plan_owned(request.object, &policy);
-    answer.planned(&plan, level, version, context.config.enforce)
+    answer.planned(
+        &plan,
+        level,
+        version,
+        config.enforce,
+        context.max_patch_bytes,
+    )
 }
 
 /// Why a workload request is admitted without planning, if it is.
 fn skip_reason(
-    request: &Request,
+    request: &Request<'_>,
     workload: &Workload<'_>,
-    config: &Config,
+    skip_namespaces: &[String],
 ) -> Option<&'static str> {
-    if !request.sub_resource.is_empty() {
+    if request.sub_resource {
         return Some("subresource");
     }
     match request.operation.as_str() {
@@ -345,13 +291,13 @@ fn skip_reason(
         // patch adding securityContext fields would make the API server reject an update that
         // was valid: pods are fixed when created, and through their controllers' templates.
         "UPDATE" if workload.kind == "Pod" => return Some("pod update"),
-        "UPDATE" if !template_changed(workload, &request.old_object) => {
+        "UPDATE" if !template_changed(workload, request.old_object) => {
             return Some("pod template unchanged")
         }
         "UPDATE" => {}
         _ => return Some("operation"),
     }
-    if config.skip_namespaces.contains(&request.namespace) {
+    if skip_namespaces.contains(&request.namespace) {
         return Some("skipped namespace");
     }
     if workload.kind == "Pod"
@@ -370,59 +316,47 @@ fn skip_reason(
 /// Whether an UPDATE changes the pod template (its metadata or spec). Changing only replicas,
 /// labels of the controller or its status must not gain a patch: patching the template would
 /// roll every pod of a workload that was admitted before the webhook existed.
-fn template_changed(workload: &Workload<'_>, old_object: &Value) -> bool {
+fn template_changed(workload: &Workload<'_>, old_object: Option<&RawValue>) -> bool {
     let Some(pod) = workload.pod_pointers() else {
         return true;
     };
+    let old_object: Value = old_object
+        .and_then(|raw| serde_json::from_str(raw.get()).ok())
+        .unwrap_or(Value::Null);
     [pod.metadata, pod.spec].iter().any(|pointer| {
-        pointer::lookup(workload.object, pointer) != pointer::lookup(old_object, pointer)
+        pointer::lookup(workload.object, pointer) != pointer::lookup(&old_object, pointer)
     })
 }
 
-/// The level and version the request's namespace is held to; `None` for privileged.
-fn level_for(namespace: &str, context: Context<'_>) -> Option<(Level, Version)> {
-    let config = context.config;
-    match config.level {
-        LevelChoice::Fixed(level) => Some((level, config.version)),
-        LevelChoice::Namespace => {
-            let enforced = context
-                .namespaces
-                .and_then(|namespaces| namespaces.labels(namespace))
-                .and_then(|labels| pss::enforced_level(&labels));
-            match enforced {
-                Some((level, version)) => level.map(|level| (level, version)),
-                None => config.default_level.map(|level| (level, config.version)),
-            }
-        }
-    }
+/// What the request's namespace is held to: the CLI's rule, with the namespace's labels from
+/// the watch cache.
+fn held_to(namespace: &str, context: Context<'_>) -> Enforce {
+    let enforced = context
+        .namespaces
+        .and_then(|namespaces| namespaces.labels(namespace))
+        .and_then(|labels| manifest::enforce_of_labels(&labels));
+    context.policies.held_to_enforcing(enforced).enforce
 }
 
 /// The answer under construction for a well-formed request.
 struct Answer {
-    response: AdmissionResponse,
+    response: AdmissionReview,
     summary: Summary,
 }
 
 impl Answer {
-    fn new(request: &Request) -> Answer {
+    fn new(request: &Request<'_>) -> Answer {
         Answer {
-            response: AdmissionResponse {
-                uid: request.uid.clone(),
-                allowed: true,
-                status: None,
-                patch_type: None,
-                patch: None,
-                audit_annotations: BTreeMap::new(),
-                warnings: Vec::new(),
-            },
+            response: AdmissionReview::allowed(request.uid.clone()),
             summary: Summary {
                 uid: request.uid.clone(),
-                kind: request
-                    .object
-                    .get("kind")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
+                kind: capped(
+                    request
+                        .object
+                        .get("kind")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
+                ),
                 namespace: request.namespace.clone(),
                 name: request.name.clone(),
                 operation: request.operation.clone(),
@@ -438,76 +372,111 @@ impl Answer {
     }
 
     fn deny(mut self, code: u16, message: &str) -> Review {
-        self.response = failure(&self.response.uid, code, message).response;
+        self.response =
+            AdmissionReview::failure(self.response.response.uid, code, message.to_owned());
         self.summary.reason = message.to_owned();
         self.finish(Outcome::Denied)
     }
 
-    fn planned(mut self, plan: &Plan, level: Level, version: Version, enforce: bool) -> Review {
+    fn planned(
+        mut self,
+        plan: &Plan,
+        level: Level,
+        version: Version,
+        enforce: bool,
+        max_patch_bytes: usize,
+    ) -> Review {
         let patched = unique(plan.changes.iter().map(|change| change.check.as_str()));
         let unfixable = unique(plan.unfixable.iter().map(|left| left.check.as_str()));
         self.summary.reason = format!("{level}:{version}");
 
         if enforce && !plan.unfixable.is_empty() {
-            let details: Vec<String> = plan
-                .unfixable
+            let details: Vec<String> = unfixable
                 .iter()
-                .map(|left| format!("{} at {}: {}", left.check, left.path, left.reason))
+                .map(|check| {
+                    let mut left = plan.unfixable.iter().filter(|left| left.check == *check);
+                    let first = left.next().expect("a listed control has an entry");
+                    counted(
+                        format!("{check} at {}: {}", first.path, first.reason),
+                        left.count(),
+                        MAX_FIELD_CHARS,
+                    )
+                })
                 .collect();
-            let message = format!(
-                "pss-fix: violates PodSecurity \"{level}:{version}\" and cannot be fixed: {}",
-                details.join("; ")
+            let message = shorten(
+                format!(
+                    "pss-fix: violates PodSecurity \"{level}:{version}\" and cannot be fixed: {}",
+                    details.join("; ")
+                ),
+                MAX_MESSAGE_CHARS,
             );
-            self.response = failure(&self.response.uid, 403, &message).response;
+            self.response = AdmissionReview::failure(self.response.response.uid, 403, message);
             self.summary.unfixable = unfixable;
             return self.finish(Outcome::Denied);
         }
 
+        let json = if plan.patch.0.is_empty() {
+            None
+        } else {
+            Some(
+                serde_json::to_vec(&plan.patch)
+                    .expect("a JSON patch of JSON values should serialise"),
+            )
+        };
+        if let Some(json) = json.as_ref().filter(|json| json.len() > max_patch_bytes) {
+            // Sending it would only move the problem to the API server and its storage.
+            self.response.response.warnings.push(shorten(
+                format!(
+                    "pss-fix did not patch: the patch would be {} bytes, over the limit of {max_patch_bytes}",
+                    json.len()
+                ),
+                MAX_WARNING_CHARS,
+            ));
+            self.summary.reason = format!("{level}:{version} patch too large");
+            return self.finish(Outcome::Unchanged);
+        }
+
+        let response = &mut self.response.response;
         for check in &patched {
             let mut changes = plan.changes.iter().filter(|change| change.check == *check);
             let first = changes
                 .next()
                 .map_or("", |change| change.description.as_str());
-            // Built by hand: one warning per control on every patched review.
-            let mut warning = String::with_capacity(24 + check.len() + first.len());
-            warning.push_str("pss-fix fixed ");
-            warning.push_str(check);
-            warning.push_str(": ");
-            warning.push_str(first);
-            let more = changes.count();
-            if more > 0 {
-                warning.push_str(" (+");
-                warning.push_str(&more.to_string());
-                warning.push_str(" more)");
-            }
-            self.response.warnings.push(shorten(warning));
+            let warning = format!("pss-fix fixed {check}: {first}");
+            response
+                .warnings
+                .push(counted(warning, changes.count(), MAX_WARNING_CHARS));
         }
-        for left in &plan.unfixable {
-            self.response.warnings.push(shorten(format!(
-                "pss-fix cannot fix {} at {}: {}",
-                left.check, left.path, left.reason
-            )));
+        for check in &unfixable {
+            let mut left = plan.unfixable.iter().filter(|left| left.check == *check);
+            let first = left.next().expect("a listed control has an entry");
+            let warning = format!(
+                "pss-fix cannot fix {check} at {}: {}",
+                first.path, first.reason
+            );
+            response
+                .warnings
+                .push(counted(warning, left.count(), MAX_WARNING_CHARS));
         }
         if !self.summary.dry_run {
             if !patched.is_empty() {
-                self.response
+                response
                     .audit_annotations
-                    .insert("patched", patched.join(","));
+                    .insert("patched", shorten(patched.join(","), MAX_FIELD_CHARS));
             }
             if !unfixable.is_empty() {
-                self.response
+                response
                     .audit_annotations
-                    .insert("unfixable", unfixable.join(","));
+                    .insert("unfixable", shorten(unfixable.join(","), MAX_FIELD_CHARS));
             }
         }
-        let outcome = if plan.patch.0.is_empty() {
-            Outcome::Unchanged
-        } else {
-            let json = serde_json::to_vec(&plan.patch)
-                .expect("a JSON patch of JSON values should serialise");
-            self.response.patch_type = Some("JSONPatch");
-            self.response.patch = Some(base64::engine::general_purpose::STANDARD.encode(json));
-            Outcome::Patched
+        let outcome = match json {
+            None => Outcome::Unchanged,
+            Some(json) => {
+                response.patch_type = Some("JSONPatch");
+                response.patch = Some(base64::engine::general_purpose::STANDARD.encode(json));
+                Outcome::Patched
+            }
         };
         self.summary.patched = patched;
         self.summary.unfixable = unfixable;
@@ -517,15 +486,26 @@ impl Answer {
     fn finish(self, outcome: Outcome) -> Review {
         Review {
             http_status: 200,
-            response: AdmissionReview {
-                api_version: API_VERSION,
-                kind: KIND,
-                response: self.response,
-            },
+            response: self.response,
             outcome,
             summary: self.summary,
         }
     }
+}
+
+/// Longest denial message: it reaches the user through kubectl, one line per control at most.
+const MAX_MESSAGE_CHARS: usize = 1024;
+
+/// `text` cut to fit `max` characters with ` (+N more)` after it when `more` places share
+/// it: the count survives the cut.
+fn counted(text: String, more: usize, max: usize) -> String {
+    if more == 0 {
+        return shorten(text, max);
+    }
+    let count = format!(" (+{more} more)");
+    let mut text = shorten(text, max - count.len());
+    text.push_str(&count);
+    text
 }
 
 /// The distinct ids, in first-seen order.
@@ -539,22 +519,23 @@ fn unique<'a>(ids: impl Iterator<Item = &'a str>) -> Vec<String> {
     seen
 }
 
-/// Cuts a warning to [`MAX_WARNING_CHARS`] characters, ending in `...` when cut.
-fn shorten(mut warning: String) -> String {
-    if warning.chars().count() > MAX_WARNING_CHARS {
-        let keep = warning
+/// Cuts `text` to `max` characters, ending in `...` when cut.
+fn shorten(mut text: String, max: usize) -> String {
+    if text.len() > max && text.chars().count() > max {
+        let keep = text
             .char_indices()
-            .nth(MAX_WARNING_CHARS - 3)
-            .map_or(warning.len(), |(index, _)| index);
-        warning.truncate(keep);
-        warning.push_str("...");
+            .nth(max - 3)
+            .map_or(text.len(), |(index, _)| index);
+        text.truncate(keep);
+        text.push_str("...");
     }
-    warning
+    text
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{Config, LevelChoice};
     use serde_json::json;
     use std::collections::HashMap;
 
@@ -592,15 +573,13 @@ mod tests {
         })
     }
 
+    fn policies(config: &Config) -> Policies {
+        Policies::new(config.clone(), config.default_level)
+    }
+
     fn review_value(body: &Value, config: &Config) -> Review {
         let bytes = serde_json::to_vec(body).unwrap();
-        review(
-            &bytes,
-            Context {
-                config,
-                namespaces: None,
-            },
-        )
+        review(&bytes, Context::new(&policies(config)))
     }
 
     fn assert_skipped(answer: &Review, reason: &str) {
@@ -620,7 +599,11 @@ mod tests {
         let cases: [(&[u8], &str, &str); 7] = [
             (b"{not json", "", "body is not JSON"),
             (b"{\"a\": \"\xff\"}", "", "body is not JSON: not UTF-8"),
-            (b"[1, 2]", "", "body is not a JSON object"),
+            (
+                b"[1, 2]",
+                "",
+                "body is not an AdmissionReview: invalid type",
+            ),
             (
                 br#"{"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview","request":{"uid":"u1"}}"#,
                 "u1",
@@ -643,13 +626,7 @@ mod tests {
             ),
         ];
         for (body, uid, message) in cases {
-            let answer = review(
-                body,
-                Context {
-                    config: &config,
-                    namespaces: None,
-                },
-            );
+            let answer = review(body, Context::new(&policies(&config)));
             assert_eq!(answer.http_status, 400, "{message}");
             assert_eq!(answer.outcome, Outcome::Invalid);
             let response = &answer.response.response;
@@ -734,16 +711,17 @@ mod tests {
             json!({"pod-security.kubernetes.io/enforce": "privileged"}),
         )]));
         let body = serde_json::to_vec(&request("CREATE", pod(), Value::Null)).unwrap();
+        let policies = policies(&config);
         let context = Context {
-            config: &config,
             namespaces: Some(&labels),
+            ..Context::new(&policies)
         };
         assert_skipped(&review(&body, context), "privileged namespace");
         // Unknown namespace, no defaultLevel: privileged, as PSA's default.
         let empty = Labels(HashMap::new());
         let context = Context {
-            config: &config,
             namespaces: Some(&empty),
+            ..Context::new(&policies)
         };
         assert_skipped(&review(&body, context), "privileged namespace");
     }
@@ -762,27 +740,28 @@ mod tests {
                 "pod-security.kubernetes.io/enforce-version": "v1.30"
             }),
         )]));
+        let policies = policies(&config);
         let context = Context {
-            config: &config,
             namespaces: Some(&labels),
+            ..Context::new(&policies)
         };
         assert_eq!(
-            level_for("strict", context),
-            Some((Level::Restricted, Version::Minor(30)))
+            held_to("strict", context),
+            Enforce::Level(Level::Restricted, Version::Minor(30))
         );
         assert_eq!(
-            level_for("elsewhere", context),
-            Some((Level::Baseline, Version::Latest))
+            held_to("elsewhere", context),
+            Enforce::Level(Level::Baseline, Version::Latest)
         );
     }
 
     #[test]
     fn warnings_are_cut_below_120_characters_on_a_char_boundary() {
         let long = format!("pss-fix cannot fix x: {}", "é".repeat(200));
-        let short = shorten(long);
+        let short = shorten(long, MAX_WARNING_CHARS);
         assert_eq!(short.chars().count(), MAX_WARNING_CHARS);
         assert!(short.ends_with("..."));
-        assert_eq!(shorten("short".into()), "short");
+        assert_eq!(shorten("short".into(), MAX_WARNING_CHARS), "short");
     }
 
     #[test]

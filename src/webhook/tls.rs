@@ -1,16 +1,25 @@
-//! The serving certificate: loaded at start, reloaded when its files change.
+//! The serving certificate, loaded at start and reloaded when its files change, and the
+//! optional client-certificate check.
 //!
 //! cert-manager (and kubelet's secret volume) replace the files by swapping a symlink, so the
 //! watch follows symlinks and compares modification time and length of both files. A reload
-//! only swaps the configuration used for *new* handshakes; established connections keep their
+//! swaps the key the resolver hands to *new* handshakes; established connections keep their
 //! session, so nothing is dropped. A half-written pair fails to load and is retried on the next
 //! tick while the old certificate keeps serving.
+//!
+//! With a client CA (`--client-ca`), every handshake must present a certificate that chains to
+//! it (the API server presents one through its admission configuration kubeconfig); a client
+//! without one never reaches HTTP.
 
 use super::metrics::Metrics;
 use super::Error;
-use axum_server::tls_rustls::RustlsConfig;
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::sign::CertifiedKey;
+use rustls::{RootCertStore, ServerConfig};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
 /// Installs ring as the process-wide rustls provider. Idempotent: a second call (another server
@@ -26,12 +35,44 @@ pub struct CertFiles {
     pub key: PathBuf,
 }
 
+/// The certificate every new handshake gets; swapped whole on reload.
+#[derive(Debug)]
+pub struct Certificate(RwLock<Arc<CertifiedKey>>);
+
+impl ResolvesServerCert for Certificate {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let current = self
+            .0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Some(Arc::clone(&current))
+    }
+}
+
 impl CertFiles {
-    /// Loads the pair into a rustls configuration (ALPN h2 and http/1.1).
-    pub async fn load(&self) -> Result<RustlsConfig, Error> {
-        RustlsConfig::from_pem_file(&self.cert, &self.key)
-            .await
-            .map_err(|source| self.error(source))
+    /// Reads the pair into a key rustls can serve.
+    fn read(&self) -> Result<CertifiedKey, Error> {
+        let chain = CertificateDer::pem_file_iter(&self.cert)
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .map_err(|error| self.error(std::io::Error::other(error)))?;
+        if chain.is_empty() {
+            return Err(self.error(std::io::Error::other("no certificate in the file")));
+        }
+        let key = PrivateKeyDer::from_pem_file(&self.key)
+            .map_err(|error| self.error(std::io::Error::other(error)))?;
+        let provider = rustls::crypto::CryptoProvider::get_default()
+            .cloned()
+            .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
+        let signing = provider
+            .key_provider
+            .load_private_key(key)
+            .map_err(|error| self.error(std::io::Error::other(error)))?;
+        Ok(CertifiedKey::new(chain, signing))
+    }
+
+    /// Loads the pair for serving.
+    pub fn load(&self) -> Result<Arc<Certificate>, Error> {
+        Ok(Arc::new(Certificate(RwLock::new(Arc::new(self.read()?)))))
     }
 
     fn error(&self, source: std::io::Error) -> Error {
@@ -51,9 +92,14 @@ impl CertFiles {
         Some([stamp(&self.cert)?, stamp(&self.key)?])
     }
 
-    /// Polls the files every `interval` and reloads `config` when they change. Runs until the
-    /// task is dropped.
-    pub async fn watch(self, config: RustlsConfig, interval: Duration, metrics: Arc<Metrics>) {
+    /// Polls the files every `interval` and swaps `certificate` when they change. Runs until
+    /// the task is dropped.
+    pub async fn watch(
+        self,
+        certificate: Arc<Certificate>,
+        interval: Duration,
+        metrics: Arc<Metrics>,
+    ) {
         let mut loaded = self.stamp();
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -63,17 +109,55 @@ impl CertFiles {
             if current.is_none() || current == loaded {
                 continue;
             }
-            match config.reload_from_pem_file(&self.cert, &self.key).await {
-                Ok(()) => {
+            match self.read() {
+                Ok(key) => {
+                    *certificate
+                        .0
+                        .write()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(key);
                     loaded = current;
                     metrics.record_tls_reload(true);
                     tracing::info!(cert = %self.cert.display(), "reloaded TLS certificate");
                 }
-                Err(source) => {
+                Err(error) => {
                     metrics.record_tls_reload(false);
-                    tracing::warn!(error = %self.error(source), "TLS reload failed, keeping the old certificate");
+                    tracing::warn!(%error, "TLS reload failed, keeping the old certificate");
                 }
             }
         }
     }
+}
+
+/// The rustls configuration of the `/mutate` listener: ALPN h2 and http/1.1, the reloadable
+/// certificate, and with `client_ca` a required, verified client certificate.
+pub fn server_config(
+    certificate: Arc<Certificate>,
+    client_ca: Option<&Path>,
+) -> Result<Arc<ServerConfig>, Error> {
+    let builder = ServerConfig::builder();
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(path) => {
+            let invalid = |message: String| Error::ClientCa {
+                path: path.to_path_buf(),
+                message,
+            };
+            let mut roots = RootCertStore::empty();
+            for cert in CertificateDer::pem_file_iter(path).map_err(|e| invalid(e.to_string()))? {
+                roots
+                    .add(cert.map_err(|e| invalid(e.to_string()))?)
+                    .map_err(|e| invalid(e.to_string()))?;
+            }
+            if roots.is_empty() {
+                return Err(invalid("no CA certificate in the file".into()));
+            }
+            let verifier = WebPkiClientVerifier::builder(Arc::new(roots))
+                .build()
+                .map_err(|e| invalid(e.to_string()))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder.with_cert_resolver(certificate);
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
 }

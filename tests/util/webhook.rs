@@ -61,9 +61,10 @@ pub struct TestServer {
 /// Limits short enough for tests of the timeouts, everything else at its default.
 pub fn test_limits() -> Limits {
     Limits {
-        header_read_timeout: Duration::from_millis(300),
+        first_request_timeout: Duration::from_millis(300),
         request_timeout: Duration::from_millis(500),
         tls_reload_interval: Duration::from_millis(50),
+        shutdown_delay: Duration::ZERO,
         shutdown_grace: Duration::from_secs(5),
         ..Limits::default()
     }
@@ -256,4 +257,208 @@ pub fn decoded_patch(response: &Value) -> json_patch::Patch {
         .decode(encoded)
         .unwrap();
     serde_json::from_slice(&bytes).unwrap()
+}
+
+/// `pss-fix webhook`, the real binary, on loopback ports, with its stderr in a file; killed
+/// when dropped.
+pub struct Binary {
+    pub child: std::process::Child,
+    pub addr: SocketAddr,
+    /// `--metrics-listen`, when given (plain HTTP).
+    pub probes: Option<SocketAddr>,
+    pub pki: Pki,
+    pub dir: tempfile::TempDir,
+    log: PathBuf,
+}
+
+/// A loopback address nobody listens on yet.
+pub fn free_addr() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+impl Binary {
+    /// Starts the binary with `args` after the required ones (`--metrics-listen` is added when
+    /// `probes` is true) and waits until `/healthz` answers.
+    pub async fn start(args: &[&str], probes: bool) -> Binary {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = (dir.path().join("tls.crt"), dir.path().join("tls.key"));
+        let pki = Pki::generate();
+        pki.install(&cert, &key);
+        let addr = free_addr();
+        let probes = probes.then(free_addr);
+        let log = dir.path().join("stderr.log");
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_pss-fix"));
+        command
+            .arg("webhook")
+            .arg(format!("--listen={addr}"))
+            .arg("--tls-cert")
+            .arg(&cert)
+            .arg("--tls-key")
+            .arg(&key)
+            .args(args)
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        if let Some(probes) = probes {
+            command.arg(format!("--metrics-listen={probes}"));
+        }
+        let child = command.spawn().unwrap();
+        let binary = Binary {
+            child,
+            addr,
+            probes,
+            pki,
+            dir,
+            log,
+        };
+        for _ in 0..400 {
+            if let Ok(response) = binary.probe("/healthz").await {
+                if response.0 == 200 {
+                    return binary;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the webhook did not come up:\n{}", binary.log());
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("https://{}{path}", self.addr)
+    }
+
+    /// A client trusting only this server's CA.
+    pub fn client(&self) -> reqwest::Client {
+        client_trusting(&self.pki.ca_pem)
+    }
+
+    /// GETs a probe or metrics path where it is served: status and body.
+    pub async fn probe(&self, path: &str) -> reqwest::Result<(u16, String)> {
+        let response = match self.probes {
+            Some(probes) => {
+                reqwest::Client::new()
+                    .get(format!("http://{probes}{path}"))
+                    .timeout(Duration::from_secs(5))
+                    .send()
+                    .await?
+            }
+            None => {
+                self.client()
+                    .get(self.url(path))
+                    .timeout(Duration::from_secs(5))
+                    .send()
+                    .await?
+            }
+        };
+        let status = response.status().as_u16();
+        Ok((status, response.text().await?))
+    }
+
+    pub async fn metrics(&self) -> String {
+        self.probe("/metrics").await.unwrap().1
+    }
+
+    /// POSTs `body` to `/mutate`: status and parsed answer.
+    pub async fn post(&self, body: Vec<u8>) -> (u16, Value) {
+        let response = self
+            .client()
+            .post(self.url("/mutate"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    /// What the binary wrote on stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn terminate(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits up to `limit` for the process to exit; its exit code.
+    pub async fn exited_within(&mut self, limit: Duration) -> Option<i32> {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
+    }
+
+    /// A TLS stream to the listener with the given ALPN protocols (raw bytes, for what no
+    /// polite client sends).
+    pub async fn raw_tls(
+        &self,
+        alpn: &[&[u8]],
+    ) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+        use rustls::pki_types::pem::PemObject as _;
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(
+                rustls::pki_types::CertificateDer::from_pem_slice(self.pki.ca_pem.as_bytes())
+                    .unwrap(),
+            )
+            .unwrap();
+        let mut config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+        let tcp = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+        connector.connect(name, tcp).await.unwrap()
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads from `stream` until it ends or `limit` passes: what was read, and whether it ended.
+pub async fn read_until_closed(
+    stream: &mut (impl tokio::io::AsyncRead + Unpin),
+    limit: Duration,
+) -> (Vec<u8>, bool) {
+    use tokio::io::AsyncReadExt as _;
+    let mut read = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buffer)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return (read, true),
+            Ok(Ok(n)) => read.extend_from_slice(&buffer[..n]),
+            Err(_) => return (read, false),
+        }
+    }
+}
+
+/// A Pod with `containers` bare containers (about 30 bytes of JSON each).
+pub fn pod_with_containers(containers: usize) -> Value {
+    let list: Vec<Value> = (0..containers)
+        .map(|index| json!({"name": format!("c{index}"), "image": "nginx"}))
+        .collect();
+    json!({"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "big", "namespace": "team-a"},
+           "spec": {"containers": list}})
 }

@@ -241,7 +241,8 @@ that stays rejected would only break it. With --partial, every fix that can be a
     pub partial: bool,
 
     /// The UID set with runAsNonRoot when no non-zero runAsUser is set (default 65532).
-    #[arg(long, value_name = "UID", value_parser = clap::value_parser!(i64).range(1..))]
+    // The API server accepts UIDs up to 2^31 - 1 (IsValidUserID), as the config file does.
+    #[arg(long, value_name = "UID", value_parser = clap::value_parser!(i64).range(1..=i64::from(i32::MAX)))]
     pub run_as_user: Option<i64>,
 
     /// CPU request set where a container has none (default 100m).
@@ -630,8 +631,10 @@ mod tests {
     }
 
     #[test]
-    fn run_as_user_rejects_root() {
+    fn run_as_user_rejects_root_and_what_the_api_server_refuses() {
         assert!(parse(&["pss-fix", "fix", "--run-as-user", "0"]).is_err());
         assert!(parse(&["pss-fix", "fix", "--run-as-user", "1000"]).is_ok());
+        assert!(parse(&["pss-fix", "fix", "--run-as-user", "2147483647"]).is_ok());
+        assert!(parse(&["pss-fix", "fix", "--run-as-user", "2147483648"]).is_err());
     }
 }

@@ -138,15 +138,28 @@ fn matched<'a>(objects: &'a [Value], said: &'a Said) -> Vec<(&'a Value, Option<&
         .collect()
 }
 
-/// The rejection message PSA gives for `violations` at `level:version`.
+/// The rejection message PSA gives for what `pss-fix check` found at `level:version`: its
+/// violations and the PSS findings it lists as exempted (an exemption changes what pss-fix
+/// does, not what PSA sees), in upstream's check order.
 fn expected_message(level: &str, version: &str, check: &Value) -> Option<String> {
-    let violations = check["violations"].as_array()?;
-    if violations.is_empty() {
+    let exempted = check["exempted"].as_array().into_iter().flatten();
+    let mut findings: Vec<&Value> = check["violations"]
+        .as_array()?
+        .iter()
+        .chain(exempted.filter(|finding| finding["hardening"] != true))
+        .collect();
+    if findings.is_empty() {
         return None;
     }
-    let details: Vec<&str> = violations
+    let order = |finding: &&Value| {
+        pss_fix::pss::CONTROLS
+            .iter()
+            .position(|control| finding["check"] == control.id)
+    };
+    findings.sort_by_key(order);
+    let details: Vec<&str> = findings
         .iter()
-        .map(|violation| violation["message"].as_str().unwrap_or_default())
+        .map(|finding| finding["message"].as_str().unwrap_or_default())
         .collect();
     Some(format!(
         "violates PodSecurity \"{level}:{version}\": {}",

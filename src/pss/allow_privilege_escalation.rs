@@ -1,7 +1,9 @@
 //! `allowPrivilegeEscalation` (restricted, v1.8+; Windows pods exempt from v1.25): every
 //! container must set `securityContext.allowPrivilegeEscalation: false`.
 //! Remedy: set it to false per container (it has no pod-level field), unless the container
-//! stays privileged or adds CAP_SYS_ADMIN, which the API server rejects together with it.
+//! stays privileged or keeps adding CAP_SYS_ADMIN, which the API server rejects together with
+//! it. The privileged remedy has run by then (baseline checks come first); the capabilities
+//! remedy has not, so it is asked whether it will remove CAP_SYS_ADMIN.
 
 use super::fixer::Fixer;
 use super::message::containers_phrase;
@@ -17,8 +19,8 @@ struct Offender {
     /// The offending field, or its missing parent.
     path: String,
     context_at: String,
-    /// Why false cannot be set, when it cannot.
-    conflict: Option<&'static str>,
+    privileged: bool,
+    adds_sys_admin: bool,
 }
 
 fn offenders(pod: &Pod, version: Version) -> Vec<Offender> {
@@ -41,25 +43,19 @@ fn offenders(pod: &Pod, version: Version) -> Vec<Offender> {
                 name: c.name.to_string(),
                 path,
                 context_at: c.security_context_at(),
-                conflict: conflict(c),
+                privileged: c.context_field("privileged").and_then(Value::as_bool) == Some(true),
+                adds_sys_admin: adds_sys_admin(c),
             })
         })
         .collect()
 }
 
-fn conflict(c: &Container) -> Option<&'static str> {
-    let adds_sys_admin = c
-        .context_field("capabilities")
+/// CAP_SYS_ADMIN as the API server spells it in this rule (`SYS_ADMIN` does not count).
+fn adds_sys_admin(c: &Container) -> bool {
+    c.context_field("capabilities")
         .and_then(|caps| caps.get("add"))
         .and_then(Value::as_array)
-        .is_some_and(|add| add.iter().any(|cap| cap == "CAP_SYS_ADMIN"));
-    if c.context_field("privileged").and_then(Value::as_bool) == Some(true) {
-        Some("allowPrivilegeEscalation=false is invalid while privileged=true stays")
-    } else if adds_sys_admin {
-        Some("allowPrivilegeEscalation=false is invalid while CAP_SYS_ADMIN is added")
-    } else {
-        None
-    }
+        .is_some_and(|add| add.iter().any(|cap| cap == "CAP_SYS_ADMIN"))
 }
 
 pub fn check(pod: &Pod, version: Version) -> Option<Finding> {
@@ -85,7 +81,16 @@ pub fn remedy(fix: &mut Fixer) {
         return;
     };
     for target in targets {
-        match target.conflict {
+        let conflict = if target.privileged {
+            Some("allowPrivilegeEscalation=false is invalid while privileged=true stays")
+        } else if target.adds_sys_admin
+            && !super::capabilities::removes_adds_later(fix, &target.name)
+        {
+            Some("allowPrivilegeEscalation=false is invalid while CAP_SYS_ADMIN is added")
+        } else {
+            None
+        };
+        match conflict {
             Some(reason) => fix.refuse(ID, &target.path, reason),
             None => {
                 let name = Some(target.name.as_str());
@@ -137,5 +142,38 @@ mod tests {
             .unfixable
             .iter()
             .any(|u| u.check == super::ID && u.reason.contains("privileged=true")));
+    }
+
+    /// Before, CAP_SYS_ADMIN kept allowPrivilegeEscalation unset although the capabilities
+    /// remedy removed it right after: reported unfixable, and set by a second run.
+    #[test]
+    fn sys_admin_blocks_the_remedy_only_while_it_stays() {
+        let pod = restricted_pod(
+            json!({"allowPrivilegeEscalation": null, "capabilities": {"add": ["CAP_SYS_ADMIN"]}}),
+            json!({}),
+        );
+        for at in ["latest", "v1.21"] {
+            let (plan, patched) = fix(&pod, Restricted, at);
+            assert!(plan.unfixable.is_empty(), "{at}: {:?}", plan.unfixable);
+            let (again, _) = fix(&patched, Restricted, at);
+            assert!(again.patch.0.is_empty(), "{at}: not idempotent");
+        }
+        let mut exempt = policy(Restricted, "latest");
+        exempt
+            .exemptions
+            .containers
+            .push(("app".into(), ["capabilities_restricted".to_string()].into()));
+        let mut safe_only = policy(Restricted, "latest");
+        safe_only.safe_only = true;
+        for policy in [exempt, safe_only] {
+            let (plan, patched) = fix_with(&pod, &policy);
+            let context = &patched["spec"]["containers"][0]["securityContext"];
+            assert_eq!(context["capabilities"]["add"], json!(["CAP_SYS_ADMIN"]));
+            assert_eq!(context["allowPrivilegeEscalation"], json!(null));
+            assert!(plan
+                .unfixable
+                .iter()
+                .any(|u| u.check == super::ID && u.reason.contains("CAP_SYS_ADMIN")));
+        }
     }
 }

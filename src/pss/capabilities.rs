@@ -182,6 +182,21 @@ fn remove_adds(fix: &mut Fixer, check: &str, allowed: &[&str]) {
     }
 }
 
+/// Whether `capabilities_restricted`'s remedy will remove what `container` adds beyond
+/// `NET_BIND_SERVICE`: it is in force, and neither exempted nor withheld. It runs after
+/// remedies of checks sorted before it (allowPrivilegeEscalation), which may depend on it.
+pub fn removes_adds_later(fix: &Fixer, container: &str) -> bool {
+    let policy = fix.policy();
+    let in_force = super::controls_for(policy.level, policy.version)
+        .iter()
+        .any(|control| control.id == RESTRICTED_ID);
+    let remedy = super::catalog::remedy(CONTROL, "remove-added");
+    in_force
+        && fix
+            .withheld(RESTRICTED_ID, remedy, Some(container))
+            .is_none()
+}
+
 pub fn remedy_baseline(fix: &mut Fixer) {
     remove_adds(fix, BASELINE_ID, &BASELINE_ALLOWED);
 }

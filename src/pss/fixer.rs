@@ -75,6 +75,24 @@ pub struct Note {
 /// and its value then (`None`: it did not exist).
 pub type Original<'t> = (&'t str, Option<&'t Value>);
 
+/// Why a remedy may not run (see [`Fixer::withheld`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Withheld {
+    /// An exemption chose to keep the violation; the reason names the container and source.
+    Exempted(String),
+    /// `--safe-only` keeps a behaviour-changing remedy out.
+    SafeOnly,
+}
+
+impl Withheld {
+    pub fn reason(&self) -> &str {
+        match self {
+            Withheld::Exempted(reason) => reason,
+            Withheld::SafeOnly => SAFE_ONLY_REASON,
+        }
+    }
+}
+
 /// The workload copy under repair.
 #[derive(Debug)]
 pub struct Fixer<'p> {
@@ -235,8 +253,29 @@ impl<'p> Fixer<'p> {
         }
     }
 
-    /// Whether `remedy` may run at `path` for `check` (and `container`, when it is about one):
-    /// not exempted, not kept out by `--safe-only`. Records the refusal otherwise.
+    /// Why `remedy` may not run for `check` (and `container`, when it is about one): an
+    /// exemption or `--safe-only`; `None` when it may. Records nothing, so a remedy can ask
+    /// whether another one will act.
+    pub fn withheld(
+        &self,
+        check: &str,
+        remedy: &Remedy,
+        container: Option<&str>,
+    ) -> Option<Withheld> {
+        if let Some(name) = container {
+            if self.exemptions().exempts_container(check, name) {
+                let source = self.exemptions().source.as_deref().unwrap_or("config");
+                return Some(Withheld::Exempted(format!(
+                    "container \"{name}\" exempted by {source}"
+                )));
+            }
+        }
+        (self.policy.safe_only && remedy.safety == Safety::ChangesBehaviour)
+            .then_some(Withheld::SafeOnly)
+    }
+
+    /// Whether `remedy` may run at `path` for `check` (and `container`): see [`Self::withheld`].
+    /// Records the refusal otherwise.
     fn permit(
         &mut self,
         check: &str,
@@ -244,19 +283,12 @@ impl<'p> Fixer<'p> {
         path: &str,
         container: Option<&str>,
     ) -> bool {
-        if let Some(name) = container {
-            if self.exemptions().exempts_container(check, name) {
-                let source = self.exemptions().source.as_deref().unwrap_or("config");
-                let reason = format!("container \"{name}\" exempted by {source}");
-                self.refuse_exempted(check, path, &reason);
-                return false;
-            }
+        match self.withheld(check, remedy, container) {
+            Some(Withheld::Exempted(reason)) => self.refuse_exempted(check, path, &reason),
+            Some(Withheld::SafeOnly) => self.refuse(check, path, SAFE_ONLY_REASON),
+            None => return true,
         }
-        if self.policy.safe_only && remedy.safety == Safety::ChangesBehaviour {
-            self.refuse(check, path, SAFE_ONLY_REASON);
-            return false;
-        }
-        true
+        false
     }
 
     /// Sets `key` to `value` in the object at `parent`, creating missing parents. Refused (and

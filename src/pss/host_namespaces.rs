@@ -1,5 +1,6 @@
 //! `hostNamespaces` (baseline): `hostNetwork`, `hostPID` and `hostIPC` must not be true.
-//! Remedy: set each to false (changes behaviour: the pod leaves the host's namespace).
+//! Remedy: set each to false (changes behaviour: the pod leaves the host's namespace), except
+//! hostNetwork while Windows host-process containers stay: the API server requires it for them.
 
 use super::fixer::Fixer;
 use super::pod::{child, Pod};
@@ -34,7 +35,15 @@ pub fn remedy(fix: &mut Fixer) {
         return;
     };
     for key in used {
-        fix.set(ID, remedy, spec_at, key, Value::Bool(false), None);
+        if key == "hostNetwork" && super::windows_host_process::stays(fix) {
+            fix.refuse(
+                ID,
+                &child(spec_at, key),
+                "host-process containers stay, and the API server requires hostNetwork for them",
+            );
+        } else {
+            fix.set(ID, remedy, spec_at, key, Value::Bool(false), None);
+        }
     }
 }
 

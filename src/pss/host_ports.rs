@@ -1,7 +1,9 @@
 //! `hostPorts` (baseline): containers must not set a non-zero `hostPort`. In a hostNetwork
-//! Pod (not a template) the API server defaults `hostPort` to `containerPort`, so those ports
-//! count too. Remedy: remove the `hostPort` fields; unfixable while hostNetwork stays (its
-//! pods get every hostPort back from defaulting).
+//! pod the API server defaults `hostPort` to `containerPort` (`defaultHostNetworkPorts`, for
+//! init and regular containers) before PSA sees it, so those ports count too. A template is
+//! not defaulted, but every Pod a controller creates from it is, and PSA enforces on that Pod:
+//! the check reports what the Pod will carry. Remedy: remove the `hostPort` fields; unfixable
+//! while hostNetwork stays (its pods get every hostPort back from defaulting).
 
 use super::fixer::Fixer;
 use super::message::{containers_phrase, pluralize, sorted_set};
@@ -22,8 +24,19 @@ struct Offender {
     defaulted: bool,
 }
 
+impl Offender {
+    /// Where PSA's finding points: the written `hostPort`, or the port it is defaulted in.
+    fn path(&self) -> String {
+        if self.defaulted {
+            self.port_at.clone()
+        } else {
+            format!("{}/hostPort", self.port_at)
+        }
+    }
+}
+
 fn offenders(pod: &Pod) -> Vec<Offender> {
-    let defaulting = pod.is_pod && pod.flag("hostNetwork");
+    let defaulting = pod.flag("hostNetwork");
     let mut found = Vec::new();
     for c in pod.containers() {
         let Some(ports) = c.value.get("ports").and_then(Value::as_array) else {
@@ -76,15 +89,7 @@ pub fn check(pod: &Pod, _version: Version) -> Option<Finding> {
             pluralize("hostPort", "hostPorts", ports.len()),
             ports.join(", ")
         ),
-        bad.iter()
-            .map(|o| {
-                if o.defaulted {
-                    o.port_at.clone()
-                } else {
-                    format!("{}/hostPort", o.port_at)
-                }
-            })
-            .collect(),
+        bad.iter().map(Offender::path).collect(),
     ))
 }
 
@@ -102,12 +107,11 @@ pub fn remedy(fix: &mut Fixer) {
             // of the port can help while hostNetwork stays (exempted or kept by --safe-only).
             fix.refuse(
                 ID,
-                &offender.port_at,
+                &offender.path(),
                 "hostNetwork stays, and its pods get hostPort = containerPort from the API server",
             );
         } else {
-            let path = format!("{}/hostPort", offender.port_at);
-            fix.remove(ID, remedy, &path, Some(&offender.container));
+            fix.remove(ID, remedy, &offender.path(), Some(&offender.container));
         }
     }
 }
@@ -149,13 +153,66 @@ mod tests {
         );
     }
 
+    /// flannel's DaemonSet (tests/corpus): its Pods get `hostPort = containerPort` from the
+    /// API server, and PSA rejects them for it.
     #[test]
-    fn host_network_pods_default_host_port_from_container_port() {
-        let spec = json!({"hostNetwork": true, "containers": [{"name": "a", "ports": [{"containerPort": 80}]}]});
-        assert!(ids(&pod(spec.clone()), Baseline, "latest").contains(&super::ID.to_string()));
-        let template = json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"template": {"spec": spec}}});
-        assert_eq!(ids(&template, Baseline, "latest"), ["hostNamespaces"]);
-        // Fixing hostNetwork removes the defaulted port too.
-        fix(&pod(spec), Baseline, "latest");
+    fn host_network_pods_and_templates_default_host_port_from_container_port() {
+        let spec = json!({"hostNetwork": true,
+            "initContainers": [{"name": "i", "ports": [{"containerPort": 7}]}],
+            "containers": [{"name": "a", "ports": [{"containerPort": 8081, "hostPort": 0}]}],
+            "ephemeralContainers": [{"name": "e", "ports": [{"containerPort": 9}]}]});
+        let template = json!({"apiVersion": "apps/v1", "kind": "DaemonSet",
+            "spec": {"template": {"spec": spec}}});
+        for (object, at) in [
+            (pod(spec.clone()), "/spec"),
+            (template, "/spec/template/spec"),
+        ] {
+            let violation = crate::pss::check(&object, Baseline, version("latest"))
+                .into_iter()
+                .find(|v| v.check == super::ID)
+                .expect("a hostPort violation");
+            assert_eq!(
+                violation.message,
+                "hostPort (containers \"i\", \"a\" use hostPorts 7, 8081)"
+            );
+            assert_eq!(
+                violation.paths,
+                [
+                    format!("{at}/initContainers/0/ports/0"),
+                    format!("{at}/containers/0/ports/0")
+                ]
+            );
+            // Turning hostNetwork off takes the defaulted ports with it: nothing else to edit.
+            let (plan, _) = fix(&object, Baseline, "latest");
+            assert_eq!(ops(&plan), [format!("replace {at}/hostNetwork")]);
+        }
+    }
+
+    #[test]
+    fn defaulted_and_written_host_ports_remain_while_host_network_stays() {
+        let object = pod(json!({"hostNetwork": true, "containers": [{"name": "a",
+            "ports": [{"containerPort": 80}, {"containerPort": 81, "hostPort": 81}]}]}));
+        let mut policy = policy(Baseline, "latest");
+        policy.exemptions.controls.insert("hostnamespaces".into());
+        let (plan, patched) = fix_with(&object, &policy);
+        // Removing a written hostPort would only have it defaulted back.
+        assert_eq!(patched, object);
+        let refused: Vec<_> = plan
+            .unfixable
+            .iter()
+            .filter(|u| u.check == super::ID)
+            .map(|u| (u.path.as_str(), u.reason.contains("hostNetwork stays")))
+            .collect();
+        assert_eq!(
+            refused,
+            [
+                ("/spec/containers/0/ports/0", true),
+                ("/spec/containers/0/ports/1/hostPort", true)
+            ]
+        );
+        let mut safe_only = crate::pss::testing::policy(Baseline, "latest");
+        safe_only.safe_only = true;
+        let (plan, _) = fix_with(&object, &safe_only);
+        assert!(plan.unfixable.iter().any(|u| u.check == super::ID));
     }
 }

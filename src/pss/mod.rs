@@ -11,8 +11,8 @@
 //! from `plan`; their names, kinds and safety tags come from the catalog in `patches/`
 //! ([`catalog`]). Levels and versions are the policy's vocabulary ([`crate::policy`]) and are
 //! re-exported here. Checks see the pod as the API server does after the defaulting that
-//! matters to PSA ([`pod`]): a volume without a source is an emptyDir, a hostNetwork Pod's
-//! ports get `hostPort = containerPort`.
+//! matters to PSA ([`pod`]): a volume without a source is an emptyDir, a hostNetwork pod's
+//! ports get `hostPort = containerPort` (templates included: their Pods are defaulted).
 
 pub mod allow_privilege_escalation;
 pub mod app_armor_profile;

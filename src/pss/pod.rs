@@ -20,8 +20,6 @@ pub struct Pod<'a> {
     pub metadata_at: &'static str,
     /// Pointer of the pod spec, relative to the workload.
     pub spec_at: &'static str,
-    /// A Pod, not a template: only Pods get hostPort defaulted from hostNetwork.
-    pub is_pod: bool,
     /// [`Pod::containers`], listed on first use: every check and most remedies visit them.
     containers: OnceCell<Vec<Container<'a>>>,
 }
@@ -65,7 +63,6 @@ impl<'a> Pod<'a> {
             spec: part("spec"),
             metadata_at: pointers.metadata,
             spec_at: pointers.spec,
-            is_pod: kind == "Pod",
             containers: OnceCell::new(),
         })
     }

@@ -1,6 +1,8 @@
 //! `windowsHostProcess` (baseline): `securityContext.windowsOptions.hostProcess` must not be
-//! true, at pod level or in any container. Remedy: set it to false everywhere it is true (a
-//! mix of host-process and normal containers is invalid, so all go together).
+//! true, at pod level or in any container. Remedy: set it to false everywhere it is true. The
+//! API server refuses a pod that mixes host-process and other containers, and host-process
+//! containers without hostNetwork: so when one setter is exempted or withheld, every setter
+//! keeps it, and hostNetwork stays with it (see [`stays`]).
 
 use super::fixer::Fixer;
 use super::message::setters_phrase;
@@ -51,9 +53,41 @@ pub fn check(pod: &Pod, _version: Version) -> Option<Finding> {
     ))
 }
 
+/// Why hostProcess stays where it is set: the control or any container exempted (every
+/// container of a valid host-process pod is one, inheriting the pod's setting or not), or the
+/// remedy withheld by `--safe-only`. `None`: the remedy sets it false everywhere.
+fn kept(fix: &Fixer, pod: &Pod, bad: &[(Option<String>, String)]) -> Option<String> {
+    if bad.is_empty() {
+        return None;
+    }
+    let remedy = super::catalog::remedy(ID, "set-false");
+    pod.containers()
+        .iter()
+        .map(|c| Some(c.name))
+        .chain([None])
+        .find_map(|name| fix.withheld(ID, remedy, name))
+        .map(|withheld| withheld.reason().to_string())
+}
+
+/// Whether hostProcess stays true somewhere after the plan (then the pod needs hostNetwork).
+pub fn stays(fix: &Fixer) -> bool {
+    fix.pod()
+        .is_some_and(|pod| kept(fix, &pod, &offenders(&pod)).is_some())
+}
+
 pub fn remedy(fix: &mut Fixer) {
     let remedy = super::catalog::remedy(ID, "set-false");
-    let bad = fix.pod().map(|pod| offenders(&pod)).unwrap_or_default();
+    let Some(pod) = fix.pod() else { return };
+    let bad = offenders(&pod);
+    if let Some(reason) = kept(fix, &pod, &bad) {
+        let reason = format!(
+            "{reason}; a pod may not mix host-process and other containers, so every setter keeps it"
+        );
+        for (_, at) in bad {
+            fix.refuse(ID, &child(&at, "hostProcess"), &reason);
+        }
+        return;
+    }
     for (name, at) in bad {
         fix.set(
             ID,
@@ -84,5 +118,35 @@ mod tests {
         );
         let (plan, _) = fix(&pod, Baseline, "latest");
         assert_eq!(plan.patch.0.len(), 2);
+    }
+
+    /// The API server refuses host-process containers beside others, and without hostNetwork.
+    #[test]
+    fn an_exempted_or_withheld_setter_keeps_host_process_and_host_network() {
+        let pod = pod(json!({"os": {"name": "windows"}, "hostNetwork": true,
+            "securityContext": {"windowsOptions": {"hostProcess": true}},
+            "containers": [{"name": "a"}, {"name": "b"}]}));
+        let mut control = policy(Baseline, "latest");
+        control
+            .exemptions
+            .controls
+            .insert("windowshostprocess".into());
+        // "a" inherits the pod's setting: setting the pod false would change it.
+        let mut container = policy(Baseline, "latest");
+        container
+            .exemptions
+            .containers
+            .push(("a".into(), ["windowshostprocess".to_string()].into()));
+        let mut safe_only = policy(Baseline, "latest");
+        safe_only.safe_only = true;
+        for policy in [control, container, safe_only] {
+            let (plan, patched) = fix_with(&pod, &policy);
+            assert_eq!(patched, pod, "{:?}", plan.changes);
+            let mut unfixable: Vec<_> = plan.unfixable.iter().map(|u| u.check.as_str()).collect();
+            unfixable.dedup();
+            assert_eq!(unfixable, ["hostNamespaces", "windowsHostProcess"]);
+        }
+        let (_, patched) = fix(&pod, Baseline, "latest");
+        assert_eq!(patched["spec"]["hostNetwork"], false);
     }
 }

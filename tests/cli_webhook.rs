@@ -2,6 +2,7 @@
 //! same patch `pss-fix patch` prints for the same object (I6 across the two shells), stops
 //! cleanly on SIGTERM, and a bad certificate path is exit 2 with one error line.
 
+use crate::util::free_port;
 use crate::util::webhook as webhook_util;
 
 use serde_json::Value;
@@ -19,13 +20,6 @@ impl Drop for Served {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("a free port")
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@
 //! `SNAPSHOTS=overwrite` rewrites the README's expected outputs from the actual ones (the
 //! project's one bless switch); review the change as a diff.
 
+use crate::util::copy_tree;
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -56,23 +57,6 @@ fn lines_match(expected: &[String], actual: &[&str]) -> bool {
         Some((first, rest)) => actual
             .split_first()
             .is_some_and(|(line, tail)| line == first && lines_match(rest, tail)),
-    }
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).expect("sandbox directory should be creatable");
-    for entry in fs::read_dir(from).expect("example tree should be readable") {
-        let entry = entry.expect("example tree should be readable");
-        let target = to.join(entry.file_name());
-        if entry
-            .file_type()
-            .expect("example file type should be readable")
-            .is_dir()
-        {
-            copy_tree(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).expect("example file should copy");
-        }
     }
 }
 

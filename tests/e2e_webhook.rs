@@ -10,6 +10,7 @@
 //! registered and prints creates/s, p50 and p99 (a measurement, not an assertion).
 
 use crate::util::e2e::{bin, state_dir, Answer, Cluster};
+use crate::util::free_port;
 use crate::util::webhook::{client_trusting, Pki};
 use base64::Engine as _;
 use reqwest::Method;
@@ -29,13 +30,6 @@ impl Drop for Webhook {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("a free port")
 }
 
 async fn start_webhook(dir: &Path, pki: &Pki, config: &str) -> Webhook {

@@ -7,7 +7,7 @@
 //! at the level asked for. `SNAPSHOTS=overwrite` rewrites the expected values files.
 
 use crate::util::e2e::Oracle;
-use crate::util::{self, Dir};
+use crate::util::{self, copy_tree, Dir};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -44,19 +44,6 @@ fn copy_chart(dir: &Dir, name: &str) -> PathBuf {
         .join(name);
     copy_tree(&source, &dir.path().join(name));
     dir.path().join(name)
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).expect("mkdir");
-    for entry in fs::read_dir(from).expect("chart directory") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }
 
 /// `pss-fix helm CHART --helm HELM ARGS...` in `dir`.

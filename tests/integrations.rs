@@ -8,27 +8,13 @@
 //! `pss-fix check`, so "fixed" means "passes the level", not "looks edited".
 
 use crate::util::tools::{built, on_path, path_with_pss_fix};
-use crate::util::{stderr, stdout, Dir, BASELINE_ONLY};
+use crate::util::{copy_tree, stderr, stdout, Dir, BASELINE_ONLY};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Copies a directory tree.
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).expect("mkdir");
-    for entry in fs::read_dir(from).expect("readable tree") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }
 
 /// A command isolated in `dir`: its own home and XDG directories (helm 4.3's `plugin install`

@@ -11,7 +11,8 @@
 //! Bounded: loopback addresses only, at most `--connections` (≤ 2,000) sockets at once, at most
 //! `--seconds` (≤ 300) of attack. Attacks: `silent` opens TLS-less sockets and says nothing;
 //! `stall` sends the headers of a 3 MiB review and half its body, then waits; `heavy` sends
-//! valid 3 MiB reviews of a 90,000-container pod; `oversize` announces 64 MiB with
+//! the costliest review within the default limits: 1,000 containers and 9,000 hostPath
+//! volumes (49,000 JSON values, 0.5 MB); `oversize` announces 64 MiB with
 //! `Expect: 100-continue`; `all` mixes them.
 
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)] // a tool: fail loudly, print results
@@ -92,12 +93,11 @@ async fn attacker(
     sent: Arc<AtomicU64>,
 ) {
     let connector = tls(&options.ca);
-    let heavy = serde_json::to_vec(&webhook_util::admission_review(
-        "CREATE",
-        &webhook_util::pod_with_containers(90_000),
-        None,
-    ))
-    .unwrap();
+    let mut pod = webhook_util::pod_with_containers(1_000);
+    pod["spec"]["volumes"] = (0..9_000)
+        .map(|index| serde_json::json!({"name": format!("v{index}"), "hostPath": {"path": "/x"}}))
+        .collect();
+    let heavy = serde_json::to_vec(&webhook_util::admission_review("CREATE", &pod, None)).unwrap();
     while !stop.load(Ordering::Relaxed) {
         let Ok(tcp) = tokio::net::TcpStream::connect(options.addr).await else {
             tokio::time::sleep(Duration::from_millis(50)).await;

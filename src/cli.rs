@@ -469,6 +469,15 @@ pub struct WebhookArgs {
     /// warning.
     #[arg(long, value_name = "BYTES", default_value_t = 3 * 1024 * 1024)]
     pub max_patch_bytes: usize,
+    /// Most JSON values (every scalar, list and map counts one) in a request's object and
+    /// oldObject; a larger object is not reviewed: admitted unchanged with a warning (denied
+    /// with `enforce`). Bounds the memory of parsing it.
+    #[arg(long, value_name = "N", default_value_t = 50_000)]
+    pub max_object_values: usize,
+    /// Most containers (of the three lists) in a reviewed pod; more: as --max-object-values.
+    /// Bounds the memory of planning it.
+    #[arg(long, value_name = "N", default_value_t = 1_000)]
+    pub max_containers: usize,
 }
 
 /// A duration as `500ms`, `5s` or `2m`.

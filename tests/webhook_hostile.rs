@@ -17,8 +17,16 @@ fn body(review: &Value) -> Vec<u8> {
 /// runs; SIGTERM does not wait for it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_heavy_review_is_abandoned_and_blocks_neither_probes_nor_shutdown() {
-    let mut server =
-        Binary::start(&["--request-timeout=300ms", "--shutdown-delay=0ms"], false).await;
+    let mut server = Binary::start(
+        &[
+            "--request-timeout=300ms",
+            "--shutdown-delay=0ms",
+            "--max-object-values=1000000",
+            "--max-containers=100000",
+        ],
+        false,
+    )
+    .await;
     // 90,000 containers (2.8 MB): seconds of work in a debug build.
     let heavy = body(&admission_review(
         "CREATE",
@@ -57,6 +65,50 @@ async fn a_heavy_review_is_abandoned_and_blocks_neither_probes_nor_shutdown() {
     server.terminate();
     let code = server.exited_within(Duration::from_secs(2)).await;
     assert_eq!(code, Some(0), "shutdown waited for the abandoned review");
+}
+
+/// A review's memory is bounded by `--max-object-values` and `--max-containers`, not by the
+/// caller: bodies near 3 MiB of the costliest shapes (dense maps, bare containers: 0.3 and
+/// 1.8 GB of RSS without the limits) are not reviewed, the costliest object within the
+/// default limits is, and the peak RSS stays far below the 256 Mi of deploy/.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_memory_is_bounded_by_the_object_limits() {
+    let server = Binary::start(&[], false).await;
+    let mut dense = pod_with_containers(1);
+    dense["spec"]["x"] = (0..380_000).map(|_| json!({"a": 0})).collect();
+    let mut costliest = pod_with_containers(1_000);
+    costliest["spec"]["volumes"] = (0..9_000)
+        .map(|index| json!({"name": format!("v{index}"), "hostPath": {"path": "/x"}}))
+        .collect();
+    for (object, warning) in [
+        (&dense, "JSON values, over the limit of 50000"),
+        (
+            &pod_with_containers(90_000),
+            "JSON values, over the limit of 50000",
+        ),
+        (
+            &pod_with_containers(1_001),
+            "1001 containers, over the limit of 1000",
+        ),
+        (&costliest, "pss-fix cannot fix restrictedVolumes"),
+    ] {
+        let (status, answer) = server
+            .post(body(&admission_review("CREATE", object, None)))
+            .await;
+        assert_eq!(status, 200, "{answer}");
+        let response = &answer["response"];
+        assert_eq!(response["allowed"], true);
+        assert!(response.get("patch").is_none(), "{warning}");
+        let warnings = response["warnings"].to_string();
+        assert!(warnings.contains(warning), "{warnings}");
+    }
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+    let peak_kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches(" kB").parse().ok())
+        .unwrap();
+    assert!(peak_kib < 200 * 1024, "peak RSS {peak_kib} KiB");
 }
 
 /// A Content-Length over the limit is answered 413 at once, and `100 Continue` is never sent.

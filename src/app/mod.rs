@@ -212,7 +212,9 @@ fn webhook(args: &WebhookArgs) -> Status {
             limits.max_body_bytes = args.max_body_bytes;
             limits.max_bytes_in_flight = args.max_bytes_in_flight;
             limits.max_requests_in_flight = args.max_requests_in_flight;
-            limits.max_patch_bytes = args.max_patch_bytes;
+            limits.review.max_patch_bytes = args.max_patch_bytes;
+            limits.review.max_object_values = args.max_object_values;
+            limits.review.max_containers = args.max_containers;
             limits.http2_keep_alive_interval = args.http2_keep_alive;
             limits.http2_keep_alive_timeout = args.http2_keep_alive;
             pss_fix::webhook::serve(options).map_err(|error| error.to_string())

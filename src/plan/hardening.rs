@@ -70,9 +70,10 @@ pub fn gaps(workload: &Value, hardening: &Hardening) -> Vec<HardeningGap> {
     let Some(pod) = Pod::of(workload) else {
         return Vec::new();
     };
+    let windows = pod.targets_windows();
     let mut found = Vec::new();
     for c in pod.containers() {
-        if hardening.read_only_root_filesystem && needs_read_only(pod.targets_windows(), c) {
+        if hardening.read_only_root_filesystem && needs_read_only(windows, c) {
             found.push(HardeningGap {
                 check: READ_ONLY_ID.to_string(),
                 path: c.at(),

@@ -25,6 +25,8 @@ pub mod server;
 pub mod tls;
 pub mod wire;
 
+pub use review::ReviewLimits;
+
 use crate::config::{Config, LevelChoice};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -105,8 +107,8 @@ pub struct Limits {
     pub http2_max_concurrent_streams: u32,
     /// Open connections at once; beyond it a new one is closed at accept (logged, counted).
     pub max_connections: usize,
-    /// Largest patch (its JSON) sent back; a bigger one is not applied and a warning says so.
-    pub max_patch_bytes: usize,
+    /// What one object may make a review hold and send.
+    pub review: ReviewLimits,
     /// How often the certificate files are checked for change.
     pub tls_reload_interval: Duration,
     /// After SIGTERM: `/readyz` fails at once and requests are still served for this long,
@@ -130,7 +132,11 @@ impl Default for Limits {
             http2_keep_alive_timeout: Duration::from_secs(10),
             http2_max_concurrent_streams: 128,
             max_connections: 512,
-            max_patch_bytes: 3 * 1024 * 1024,
+            review: ReviewLimits {
+                max_object_values: 50_000,
+                max_containers: 1_000,
+                max_patch_bytes: 3 * 1024 * 1024,
+            },
             tls_reload_interval: Duration::from_secs(10),
             shutdown_delay: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(10),

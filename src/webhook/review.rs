@@ -7,18 +7,22 @@
 //! level (the CLI's rule, [`Policies::held_to_enforcing`]), and how to say the result (the
 //! wire types are in [`super::wire`]).
 //!
-//! What one object can make us produce is bounded: one warning per control (with a count of
-//! the places), audit annotations of control ids, a patch of at most `max_patch_bytes`, and
-//! every field echoed or logged cut to [`MAX_FIELD_CHARS`].
+//! What one object can make us hold and produce is bounded ([`ReviewLimits`]): an object of
+//! more JSON values or containers than the limits is not reviewed (counted before it is built),
+//! then one warning per control (with a count of the places), audit annotations of control
+//! ids, a patch of at most `max_patch_bytes`, and every field echoed or logged cut to
+//! [`MAX_FIELD_CHARS`].
 
 use super::metrics::Outcome;
 use super::wire::{AdmissionReview, IncomingReview, RequestFields, API_VERSION, KIND};
 use crate::manifest::{self, Enforce, Policies};
 use crate::plan::{self, Plan};
 use crate::pointer;
+use crate::pss::pod::Pod;
 use crate::pss::{Level, Version};
 use crate::workload::{self, Workload};
 use base64::Engine as _;
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -49,19 +53,37 @@ pub struct Context<'a> {
     /// Consulted only with `level: namespace`; without it every namespace is unknown and gets
     /// the default level.
     pub namespaces: Option<&'a dyn NamespaceLabels>,
-    /// Largest patch (its JSON) to send; a larger one is not applied.
-    pub max_patch_bytes: usize,
+    pub limits: ReviewLimits,
 }
 
 impl<'a> Context<'a> {
-    /// A context without namespace labels and with no practical patch limit (tests, benches).
+    /// A context without namespace labels and with no practical limits (tests, benches).
     pub fn new(policies: &'a Policies) -> Context<'a> {
         Context {
             policies,
             namespaces: None,
-            max_patch_bytes: usize::MAX,
+            limits: ReviewLimits {
+                max_object_values: usize::MAX,
+                max_containers: usize::MAX,
+                max_patch_bytes: usize::MAX,
+            },
         }
     }
+}
+
+/// What one object may make a review hold and send. The memory of a review follows the JSON
+/// values of its object (each a node once parsed) and, for the plan, its containers (each
+/// gains edits, changes and patch operations): both are checked before the work they cost.
+/// An object over either limit is admitted unchanged with a warning, or denied in `enforce`
+/// mode; PSA still judges it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReviewLimits {
+    /// JSON values (every scalar, array and object counts one) in `object` and `oldObject`.
+    pub max_object_values: usize,
+    /// Containers of all three lists in the object's pod.
+    pub max_containers: usize,
+    /// Largest patch (its JSON) to send; a larger one is not applied.
+    pub max_patch_bytes: usize,
 }
 
 /// The answer to one request: the HTTP status, the AdmissionReview to send, and what the
@@ -96,7 +118,7 @@ pub struct Summary {
 
 /// Answers one AdmissionReview request body.
 pub fn review(body: &[u8], context: Context<'_>) -> Review {
-    match Request::parse(body) {
+    match Request::parse(body, context.limits.max_object_values) {
         Ok(request) => decide(request, context),
         Err(invalid) => invalid.into_review(),
     }
@@ -115,9 +137,12 @@ struct Request<'a> {
     name: String,
     sub_resource: bool,
     dry_run: bool,
+    /// `null` when the object was too large to parse (see `over_limit`).
     object: Value,
     /// Parsed only when an UPDATE needs it.
     old_object: Option<&'a RawValue>,
+    /// The warning for an object over a [`ReviewLimits`] limit: it is not reviewed.
+    over_limit: Option<String>,
 }
 
 /// A body that is not an AdmissionReview v1 we can answer; the uid when it could be read.
@@ -158,7 +183,7 @@ pub fn refusal(code: u16, message: &str) -> AdmissionReview {
 }
 
 impl<'a> Request<'a> {
-    fn parse(body: &'a [u8]) -> Result<Request<'a>, Invalid> {
+    fn parse(body: &'a [u8], max_object_values: usize) -> Result<Request<'a>, Invalid> {
         // UTF-8 checked once for the whole body: `from_slice` checks every string on its own.
         let body = std::str::from_utf8(body)
             .map_err(|error| Invalid::new("", format!("body is not JSON: not UTF-8 ({error})")))?;
@@ -213,10 +238,21 @@ impl<'a> Request<'a> {
         if operation.is_empty() {
             return Err(Invalid::new(&uid, "missing `request.operation`"));
         }
+        // Counted before anything is built: parsing is what costs memory.
+        let values: usize = [object, old_object]
+            .into_iter()
+            .flatten()
+            .map(|raw| json_values(raw.get()))
+            .sum();
+        let over_limit = (values > max_object_values).then(|| {
+            format!(
+                "pss-fix did not review: {values} JSON values, over the limit of {max_object_values}"
+            )
+        });
         let object = match object {
-            Some(raw) => serde_json::from_str(raw.get())
+            Some(raw) if over_limit.is_none() => serde_json::from_str(raw.get())
                 .map_err(|error| Invalid::new(&uid, format!("request.object: {error}")))?,
-            None => Value::Null,
+            _ => Value::Null,
         };
         Ok(Request {
             uid: capped(&uid),
@@ -227,13 +263,69 @@ impl<'a> Request<'a> {
             dry_run: dry_run.unwrap_or(false),
             object,
             old_object,
+            over_limit,
         })
     }
+}
+
+/// How many JSON values `json` (valid JSON) holds, every scalar, array and object counting
+/// one, read without building any of them.
+fn json_values(json: &str) -> usize {
+    struct Counted(usize);
+    impl<'de> Deserialize<'de> for Counted {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Counted, D::Error> {
+            deserializer.deserialize_any(Counter).map(Counted)
+        }
+    }
+    struct Counter;
+    impl<'de> Visitor<'de> for Counter {
+        type Value = usize;
+        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+            formatter.write_str("a JSON value")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<usize, E> {
+            Ok(1)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<usize, E> {
+            Ok(1)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<usize, E> {
+            Ok(1)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<usize, E> {
+            Ok(1)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<usize, E> {
+            Ok(1)
+        }
+        fn visit_unit<E>(self) -> Result<usize, E> {
+            Ok(1)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<usize, A::Error> {
+            let mut count = 1;
+            while let Some(Counted(inner)) = items.next_element()? {
+                count += inner;
+            }
+            Ok(count)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<usize, A::Error> {
+            let mut count = 1;
+            while let Some((IgnoredAny, Counted(inner))) = entries.next_entry()? {
+                count += inner;
+            }
+            Ok(count)
+        }
+    }
+    serde_json::from_str::<Counted>(json).map_or(0, |Counted(count)| count)
 }
 
 /// The decision for a well-formed request.
 fn decide(request: Request<'_>, context: Context<'_>) -> Review {
     let mut answer = Answer::new(&request);
+    let enforce = context.policies.config.enforce;
+    if let Some(warning) = request.over_limit {
+        return answer.over_limit(warning, enforce);
+    }
     let Some(mut workload) = workload::workloads(&request.object)
         .into_iter()
         .find(|workload| workload.pointer.is_empty())
@@ -265,14 +357,22 @@ fn decide(request: Request<'_>, context: Context<'_>) -> Review {
             return answer.deny(400, &message);
         }
     };
+    let containers = Pod::of(workload.object).map_or(0, |pod| pod.containers().len());
+    let max_containers = context.limits.max_containers;
+    if containers > max_containers {
+        let warning = format!(
+            "pss-fix did not review: {containers} containers, over the limit of {max_containers}"
+        );
+        return answer.over_limit(warning, enforce);
+    }
     // The object is not needed after the plan: it is edited in place, not copied.
     let plan = plan::plan_owned(request.object, &policy);
     answer.planned(
         &plan,
         level,
         version,
-        config.enforce,
-        context.max_patch_bytes,
+        enforce,
+        context.limits.max_patch_bytes,
     )
 }
 
@@ -369,6 +469,20 @@ impl Answer {
     fn skip(mut self, reason: &str) -> Review {
         self.summary.reason = reason.to_owned();
         self.finish(Outcome::Skipped)
+    }
+
+    /// An object over a [`ReviewLimits`] limit: admitted unchanged with `warning`, or denied
+    /// in `enforce` mode (whether it complies is not known).
+    fn over_limit(mut self, warning: String, enforce: bool) -> Review {
+        if enforce {
+            return self.deny(413, &warning);
+        }
+        self.response
+            .response
+            .warnings
+            .push(shorten(warning.clone(), MAX_WARNING_CHARS));
+        self.summary.reason = warning;
+        self.finish(Outcome::Unchanged)
     }
 
     fn deny(mut self, code: u16, message: &str) -> Review {
@@ -591,6 +705,62 @@ mod tests {
         assert!(response.allowed);
         assert_eq!((&response.patch, &response.patch_type), (&None, &None));
         assert!(response.warnings.is_empty() && response.audit_annotations.is_empty());
+    }
+
+    #[test]
+    fn json_values_counts_every_scalar_list_and_map() {
+        assert_eq!(json_values("0"), 1);
+        assert_eq!(
+            json_values(r#"{"a": [1, "x\n", null, {"b": true}], "c": {}}"#),
+            8
+        );
+    }
+
+    /// Over either limit, nothing is planned: admitted unchanged with a warning, or denied
+    /// with `enforce`. At the limit, the plan runs.
+    #[test]
+    fn objects_over_the_value_or_container_limit_are_not_reviewed() {
+        let mut three = pod();
+        three["spec"]["containers"] = json!([{"name": "a"}, {"name": "b"}, {"name": "c"}]);
+        // 14 JSON values, 3 containers.
+        let body = serde_json::to_vec(&request("CREATE", three, Value::Null)).unwrap();
+        let limited = |config: &Config, max_object_values, max_containers| {
+            let policies = policies(config);
+            let mut context = Context::new(&policies);
+            context.limits.max_object_values = max_object_values;
+            context.limits.max_containers = max_containers;
+            review(&body, context)
+        };
+        let config = Config::default();
+        for (values, containers, warning) in [
+            (
+                13,
+                3,
+                "pss-fix did not review: 14 JSON values, over the limit of 13",
+            ),
+            (
+                14,
+                2,
+                "pss-fix did not review: 3 containers, over the limit of 2",
+            ),
+        ] {
+            let answer = limited(&config, values, containers);
+            assert_eq!(answer.outcome, Outcome::Unchanged);
+            let response = &answer.response.response;
+            assert!(response.allowed && response.patch.is_none());
+            assert_eq!(response.warnings, [warning]);
+            assert_eq!(answer.summary.reason, warning);
+
+            let enforcing = Config {
+                enforce: true,
+                ..Config::default()
+            };
+            let denied = limited(&enforcing, values, containers);
+            assert_eq!(denied.outcome, Outcome::Denied);
+            let status = denied.response.response.status.unwrap();
+            assert_eq!((status.code, status.message.as_str()), (413, warning));
+        }
+        assert_eq!(limited(&config, 14, 3).outcome, Outcome::Patched);
     }
 
     #[test]

@@ -12,7 +12,7 @@
 
 use super::metrics::{Metrics, Outcome};
 use super::namespaces::NamespaceCache;
-use super::review::{self, capped, Context, NamespaceLabels};
+use super::review::{self, capped, Context, NamespaceLabels, ReviewLimits};
 use super::Limits;
 use crate::config::Config;
 use crate::manifest::Policies;
@@ -37,7 +37,7 @@ pub struct AppState {
     /// Set when shutdown starts, so `/readyz` fails while connections drain.
     pub draining: AtomicBool,
     max_body_bytes: usize,
-    max_patch_bytes: usize,
+    review_limits: ReviewLimits,
     request_timeout: Duration,
     max_requests_in_flight: usize,
     requests_in_flight: AtomicUsize,
@@ -69,7 +69,7 @@ impl AppState {
             metrics,
             draining: AtomicBool::new(false),
             max_body_bytes: limits.max_body_bytes,
-            max_patch_bytes: limits.max_patch_bytes,
+            review_limits: limits.review,
             request_timeout: limits.request_timeout,
             max_requests_in_flight: limits.max_requests_in_flight,
             requests_in_flight: AtomicUsize::new(0),
@@ -86,7 +86,7 @@ impl AppState {
                 .namespaces
                 .as_ref()
                 .map(|cache| cache as &dyn NamespaceLabels),
-            max_patch_bytes: self.max_patch_bytes,
+            limits: self.review_limits,
         }
     }
 }

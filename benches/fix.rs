@@ -32,7 +32,7 @@
 )]
 
 use pss_fix::config::Config;
-use pss_fix::manifest::{Manifest, Policies};
+use pss_fix::manifest::{Keep, Manifest, Policies};
 use pss_fix::pss::{Level, Version};
 use std::fs;
 use std::hint::black_box;
@@ -116,7 +116,7 @@ fn in_process(label: &str, files: &[String], policies: &Policies) {
             workloads = 0;
             errors = 0;
             for text in files {
-                match Manifest::process(text, policies, true) {
+                match Manifest::process(text, policies, Keep::FixedText) {
                     Ok(manifest) => {
                         workloads += manifest.workloads.len();
                         black_box(manifest.fixed);
@@ -140,7 +140,7 @@ fn in_process(label: &str, files: &[String], policies: &Policies) {
     let parse = median(parse_rounds);
     let judge = measure(MIN_MEASURE, || {
         for text in files {
-            black_box(Manifest::process(text, policies, false).ok());
+            black_box(Manifest::process(text, policies, Keep::Findings).ok());
         }
     });
     let editor_parse = measure(MIN_MEASURE, || {

@@ -19,7 +19,7 @@
 //! input that is not a ResourceList, or an edit that fails verification, is an error.
 
 use crate::config::{self, Config};
-use crate::manifest::{self, Enforce, Manifest, Policies, WorkloadReport};
+use crate::manifest::{self, Enforce, Keep, Manifest, Policies, WorkloadReport};
 use crate::yaml;
 use json_patch::{AddOperation, Patch, PatchOperation};
 use serde_json::{json, Map, Value};
@@ -51,7 +51,7 @@ pub fn run(input: &str) -> Result<String, Error> {
         policies.learn_namespaces(list);
     }
 
-    let manifest = Manifest::process(input, &policies, true)?;
+    let manifest = Manifest::process(input, &policies, Keep::FixedText)?;
     let fixed = manifest.fixed.as_deref().unwrap_or(input);
     let results: Vec<Value> = manifest.workloads.iter().flat_map(results_of).collect();
     if results.is_empty() {

@@ -155,7 +155,8 @@ pub struct WorkloadReport {
     pub line: usize,
     pub column: usize,
     pub held_to: HeldTo,
-    /// The patch relative to the workload object (empty when privileged).
+    /// The patch relative to the workload object (empty when privileged, and unless
+    /// [`Keep::Patches`]).
     pub patch: Patch,
     pub changes: Vec<Change>,
     /// The workload cannot reach its level (see [`Plan::blocked`]).
@@ -233,6 +234,17 @@ impl WorkloadReport {
     }
 }
 
+/// What [`Manifest::process`] keeps besides each workload's findings and plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Nothing more (`check`): [`WorkloadReport::patch`] is left empty.
+    Findings,
+    /// The fixed text, [`Manifest::fixed`] (`fix`); patches are left empty.
+    FixedText,
+    /// Each workload's patch (`patch`).
+    Patches,
+}
+
 /// A manifest after the engine ran over it.
 #[derive(Debug)]
 pub struct Manifest {
@@ -242,17 +254,23 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    /// Judges and plans every workload of `source` and, when `fix` is set, edits the text.
-    /// An error (not YAML, or an edit that fails verification) concerns the whole text.
-    pub fn process(source: &str, policies: &Policies, fix: bool) -> Result<Manifest, yaml::Error> {
+    /// Judges and plans every workload of `source`, keeping what `keep` asks for besides the
+    /// findings. An error (not YAML, or an edit that fails verification) concerns the whole
+    /// text.
+    pub fn process(source: &str, policies: &Policies, keep: Keep) -> Result<Manifest, yaml::Error> {
         // Document by document: the engine holds one document's tree and values at a time.
         let processed = yaml::process(source, |visit| {
             let mut reports = Vec::new();
             let mut operations = Vec::new();
             for found in workload::workloads(visit.document().value()) {
-                let report = judge(visit, &found, policies)?;
-                if fix {
+                let mut report = judge(visit, &found, policies)?;
+                if keep == Keep::FixedText {
                     operations.extend(prefixed(&report.patch, &found.pointer));
+                }
+                // Reports live until the file's output is written: a patch is the largest
+                // part of one (its values), so it stays only when it is printed.
+                if keep != Keep::Patches {
+                    report.patch = Patch(Vec::new());
                 }
                 reports.push(report);
             }

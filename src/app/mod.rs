@@ -33,7 +33,7 @@ use crate::cli::{
 use configs::Configs;
 use indicatif::{ProgressBar, ProgressDrawTarget};
 use inputs::{Input, InputError};
-use pss_fix::manifest::{Enforce, LevelSource, Manifest, Policies};
+use pss_fix::manifest::{Enforce, Keep, LevelSource, Manifest, Policies};
 use pss_fix::report::{diff, enforce_name, json, sarif::SarifLog, text};
 use pss_fix::yaml;
 use rayon::prelude::*;
@@ -285,12 +285,20 @@ enum Mode {
 }
 
 impl Mode {
+    /// What the engine keeps of each file for this mode's output.
+    fn keep(self) -> Keep {
+        match self {
+            Mode::Diff { .. } | Mode::Write { .. } | Mode::Stdout | Mode::FixCheck => {
+                Keep::FixedText
+            }
+            Mode::Patch => Keep::Patches,
+            Mode::Check { .. } => Keep::Findings,
+        }
+    }
+
     /// Whether the text is edited (`fix`), or only judged and planned.
     fn edits(self) -> bool {
-        matches!(
-            self,
-            Mode::Diff { .. } | Mode::Write { .. } | Mode::Stdout | Mode::FixCheck
-        )
+        self.keep() == Keep::FixedText
     }
 }
 
@@ -602,7 +610,7 @@ fn process(input: &Input, stdin: Option<&str>, policies: &Policies, mode: Mode) 
         Input::File(path) => inputs::read_file(path),
     };
     let result = source.and_then(|source| {
-        let manifest = Manifest::process(&source, policies, mode.edits())
+        let manifest = Manifest::process(&source, policies, mode.keep())
             .map_err(|error| yaml_error(&name, error))?;
         if let (Mode::Write { .. }, Input::File(path), Some(fixed)) = (mode, input, &manifest.fixed)
         {

@@ -13,7 +13,7 @@
 use super::edit::input_file;
 use super::{byte_diff, file_name, read, write};
 use pss_fix::config::Config;
-use pss_fix::manifest::{Manifest, Policies};
+use pss_fix::manifest::{Keep, Manifest, Policies};
 use pss_fix::pss::{Level, Version};
 use std::path::Path;
 
@@ -63,7 +63,8 @@ pub(super) fn run(dir: &Path, bless: bool) -> Result<(), String> {
 
 /// The fixed text (the input when nothing changes).
 fn fix(input: &str, policies: &Policies) -> Result<String, String> {
-    let manifest = Manifest::process(input, policies, true).map_err(|e| format!("fix: {e}"))?;
+    let manifest =
+        Manifest::process(input, policies, Keep::FixedText).map_err(|e| format!("fix: {e}"))?;
     Ok(manifest.fixed.unwrap_or_else(|| input.to_owned()))
 }
 

@@ -16,7 +16,7 @@ WORK=$(mktemp -d)
 trap 'kill "$SERVER" 2>/dev/null; rm -rf "$WORK"' EXIT
 
 "$ROOT/deploy/self-signed/gen-certs.sh" "$WORK" >/dev/null
-python3 - "$ROOT/tests/webhook_util/deployment.json" > "$WORK/review.json" <<'PY'
+python3 - "$ROOT/tests/util/deployment.json" > "$WORK/review.json" <<'PY'
 import json, sys
 obj = json.load(open(sys.argv[1]))
 print(json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {

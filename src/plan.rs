@@ -144,26 +144,32 @@ fn plan_cow(workload: Cow<'_, Value>, policy: &Policy) -> Plan {
             notes: std::mem::take(&mut fixer.notes),
         };
     }
+    let changes = std::mem::take(&mut fixer.changes);
+    let notes = std::mem::take(&mut fixer.notes);
     let patch = if fixer.untouched() {
         json_patch::Patch(Vec::new())
     } else {
-        let patch = diff::diff(fixer.originals(), fixer.object());
         #[cfg(debug_assertions)]
-        assert_eq!(
-            patch,
-            diff::diff([("", Some(&whole))], fixer.object()),
-            "an edit outside the saved originals"
+        let expected = diff::diff([("", Some(&whole))], fixer.object());
+        let (originals, fixed) = fixer.into_edits();
+        let patch = diff::diff_owned(
+            originals
+                .iter()
+                .map(|(pointer, original)| (pointer.as_str(), original.as_ref())),
+            fixed,
         );
+        #[cfg(debug_assertions)]
+        assert_eq!(patch, expected, "an edit outside the saved originals");
         json_patch::Patch(patch)
     };
     Plan {
         patch,
-        changes: std::mem::take(&mut fixer.changes),
+        changes,
         unfixable,
         violations,
         blocked,
         withheld: Vec::new(),
-        notes: std::mem::take(&mut fixer.notes),
+        notes,
     }
 }
 

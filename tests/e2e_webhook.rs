@@ -67,7 +67,17 @@ async fn start_webhook(dir: &Path, pki: &Pki, config: &str) -> Webhook {
     }
 }
 
-/// deploy/'s MutatingWebhookConfiguration, pointed at `port` on 127.0.0.1 and named `name`.
+/// The namespaces this suite creates and registers the webhook for.
+const NAMESPACES: [&str; 5] = [
+    "wh-restricted",
+    "wh-follow",
+    "wh-v121",
+    "wh-privileged",
+    MEASURED,
+];
+
+/// deploy/'s MutatingWebhookConfiguration, pointed at `port` on 127.0.0.1, named `name`, and
+/// limited to [`NAMESPACES`]: the other suites share the cluster and must meet PSA alone.
 fn registration(name: &str, port: u16, ca_pem: &str) -> Value {
     let text = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/base/webhook.yaml"),
@@ -82,6 +92,8 @@ fn registration(name: &str, port: u16, ca_pem: &str) -> Value {
             "url": format!("https://127.0.0.1:{port}/mutate"),
             "caBundle": ca_bundle,
         });
+        webhook["namespaceSelector"] = json!({"matchExpressions": [
+            {"key": "kubernetes.io/metadata.name", "operator": "In", "values": NAMESPACES}]});
     }
     object
 }

@@ -181,6 +181,12 @@ impl<'p> Fixer<'p> {
             .map(|(pointer, original)| (pointer.as_str(), original.as_ref()))
     }
 
+    /// The originals of the edited subtrees (see [`Fixer::originals`]) and the edited object,
+    /// for a caller done with the fixer.
+    pub fn into_edits(self) -> (BTreeMap<String, Option<Value>>, Value) {
+        (self.originals, self.object.into_owned())
+    }
+
     /// The object to edit inside the subtree at `pointer`, its original saved.
     fn edit_within(&mut self, pointer: &str) -> &mut Value {
         self.save_original(pointer);

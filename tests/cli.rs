@@ -551,8 +551,11 @@ fn invalid_yaml_names_file_line_and_column() {
     let output = dir.command(&["check", "bad.yaml"]).output().expect("runs");
     assert_eq!(output.status.code(), Some(2));
     let errors = stderr(&output);
-    assert!(errors.starts_with("pss-fix: bad.yaml:1:"), "{errors}");
-    assert_eq!(errors.lines().count(), 1, "{errors}");
+    // The place and reason, then the line with a caret under the column.
+    assert_eq!(
+        errors,
+        "pss-fix: bad.yaml:1:5: mapping values are not allowed in this context\n  |\n1 | a: b: c\n  |     ^\n",
+    );
 }
 
 /// `pss-fix check . | head -1` keeps the verdict: the exit code does not depend on how much

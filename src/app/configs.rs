@@ -144,11 +144,7 @@ impl Configs {
 pub fn load(path: &Path, require_settings: bool) -> Result<Loaded, InputError> {
     let name = path.display().to_string();
     let text = inputs::read_file(path)?;
-    let stream = yaml::Stream::parse(&text).map_err(|error| InputError {
-        name: name.clone(),
-        position: Some((error.line, error.column)),
-        message: error.message,
-    })?;
+    let stream = yaml::Stream::parse(&text).map_err(|error| InputError::yaml(&name, error))?;
     // One document: a second would be ignored. With `require_settings` (the webhook's config,
     // mounted from a ConfigMap) also not empty: that is a broken mount or template more
     // likely than a wish for every default.
@@ -156,10 +152,10 @@ pub fn load(path: &Path, require_settings: bool) -> Result<Loaded, InputError> {
         [] if !require_settings => &Value::Null,
         [document] if !require_settings || !document.value().is_null() => document.value(),
         documents => {
-            return Err(InputError {
+            return Err(InputError::invalid(
                 name,
-                position: None,
-                message: format!(
+                None,
+                format!(
                     "a config file holds exactly one YAML document with settings, found {}",
                     match documents.len() {
                         0 => "none".to_owned(),
@@ -167,13 +163,12 @@ pub fn load(path: &Path, require_settings: bool) -> Result<Loaded, InputError> {
                         n => format!("{n} documents"),
                     }
                 ),
-            })
+            ))
         }
     };
-    let config = Config::from_value(value).map_err(|error| InputError {
-        name: name.clone(),
-        position: Some(stream.location(0, error.pointer())),
-        message: error.to_string(),
+    let config = Config::from_value(value).map_err(|error| {
+        let position = stream.location(0, error.pointer());
+        InputError::invalid(&name, Some(position), error.to_string())
     })?;
     let dir = absolute(path);
     let dir = dir.parent().unwrap_or(Path::new("/"));
@@ -190,19 +185,13 @@ pub fn load(path: &Path, require_settings: bool) -> Result<Loaded, InputError> {
 fn matcher(root: &Path, patterns: &[String], source: &str) -> Result<Gitignore, InputError> {
     let mut builder = GitignoreBuilder::new(root);
     for pattern in patterns {
-        builder
-            .add_line(None, pattern)
-            .map_err(|error| InputError {
-                name: source.to_owned(),
-                position: None,
-                message: format!("invalid glob `{pattern}`: {error}"),
-            })?;
+        builder.add_line(None, pattern).map_err(|error| {
+            InputError::invalid(source, None, format!("invalid glob `{pattern}`: {error}"))
+        })?;
     }
-    builder.build().map_err(|error| InputError {
-        name: source.to_owned(),
-        position: None,
-        message: error.to_string(),
-    })
+    builder
+        .build()
+        .map_err(|error| InputError::invalid(source, None, error.to_string()))
 }
 
 /// `path` made absolute against the current directory, with `.` and `..` resolved lexically

@@ -10,6 +10,7 @@
 
 use super::configs::Configs;
 use ignore::WalkBuilder;
+use pss_fix::yaml;
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -35,30 +36,82 @@ impl Input {
     }
 }
 
-/// An input that could not be listed or read: `NAME[:LINE:COL]: reason`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An input that could not be listed, read or understood, shown as `NAME[:LINE:COL]: reason`
+/// and, for text that is not YAML, the line with a caret under the column (as toml_edit
+/// shows its errors). The cause is kept as the error's source.
+#[derive(Debug, thiserror::Error)]
 pub struct InputError {
+    /// The path as given or found, `<stdin>` for stdin.
     pub name: String,
-    /// 1-based line and column, when the error has a place in the text.
-    pub position: Option<(usize, usize)>,
-    pub message: String,
+    #[source]
+    pub reason: Reason,
+}
+
+/// Why an input could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum Reason {
+    /// Listing, reading or writing it failed.
+    #[error("{}", io_message(.0))]
+    Io(io::Error),
+    /// Its text is not YAML (or an edit of it failed verification).
+    #[error("{}", .0.message)]
+    Yaml(yaml::Error),
+    /// Anything else, in words, at a place in the text when there is one.
+    #[error("{message}")]
+    Invalid {
+        position: Option<(usize, usize)>,
+        message: String,
+    },
 }
 
 impl std::fmt::Display for InputError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.position {
-            Some((line, column)) => write!(f, "{}:{line}:{column}: {}", self.name, self.message),
-            None => write!(f, "{}: {}", self.name, self.message),
+        match self.position() {
+            Some((line, column)) => write!(f, "{}:{line}:{column}: {}", self.name, self.reason)?,
+            None => write!(f, "{}: {}", self.name, self.reason)?,
         }
+        if let Reason::Yaml(error) = &self.reason {
+            write!(f, "\n{}", error.snippet())?;
+        }
+        Ok(())
     }
 }
 
 impl InputError {
-    pub fn io(name: impl Into<String>, error: &io::Error) -> InputError {
+    pub fn io(name: impl Into<String>, error: io::Error) -> InputError {
         InputError {
             name: name.into(),
-            position: None,
-            message: io_message(error),
+            reason: Reason::Io(error),
+        }
+    }
+
+    pub fn yaml(name: impl Into<String>, error: yaml::Error) -> InputError {
+        InputError {
+            name: name.into(),
+            reason: Reason::Yaml(error),
+        }
+    }
+
+    pub fn invalid(
+        name: impl Into<String>,
+        position: Option<(usize, usize)>,
+        message: impl Into<String>,
+    ) -> InputError {
+        InputError {
+            name: name.into(),
+            reason: Reason::Invalid {
+                position,
+                message: message.into(),
+            },
+        }
+    }
+
+    /// 1-based line and column, when the error has a place in the text.
+    pub fn position(&self) -> Option<(usize, usize)> {
+        match &self.reason {
+            Reason::Io(_) => None,
+            Reason::Yaml(error) => Some((error.line, error.column)),
+            Reason::Invalid { position, .. } => *position,
         }
     }
 }
@@ -112,7 +165,7 @@ pub fn expand(paths: &[PathBuf], configs: &mut Configs) -> Expanded {
         match fs::metadata(path) {
             Err(error) => expanded
                 .errors
-                .push(InputError::io(path.display().to_string(), &error)),
+                .push(InputError::io(path.display().to_string(), error)),
             Ok(metadata) if metadata.is_dir() => {
                 let mut walked: Vec<Input> = walk(path, &mut expanded.errors)
                     .into_iter()
@@ -246,11 +299,11 @@ pub fn walk(root: &Path, errors: &mut Vec<InputError>) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for entry in walker {
         match entry {
-            Err(error) => errors.push(InputError {
-                name: root.display().to_string(),
-                position: None,
-                message: error.to_string(),
-            }),
+            Err(error) => errors.push(InputError::invalid(
+                root.display().to_string(),
+                None,
+                error.to_string(),
+            )),
             Ok(entry) => {
                 let is_file = entry.file_type().is_some_and(|kind| kind.is_file());
                 if is_file && has_manifest_extension(entry.path()) {
@@ -278,14 +331,14 @@ pub fn read_stdin() -> Result<String, InputError> {
     io::stdin()
         .lock()
         .read_to_end(&mut bytes)
-        .map_err(|error| InputError::io(pss_fix::report::STDIN_NAME, &error))?;
+        .map_err(|error| InputError::io(pss_fix::report::STDIN_NAME, error))?;
     text(pss_fix::report::STDIN_NAME, bytes)
 }
 
 /// Reads a file (through a symbolic link) as text.
 pub fn read_file(path: &Path) -> Result<String, InputError> {
     let name = path.display().to_string();
-    let bytes = fs::read(path).map_err(|error| InputError::io(name.as_str(), &error))?;
+    let bytes = fs::read(path).map_err(|error| InputError::io(name.as_str(), error))?;
     text(&name, bytes)
 }
 
@@ -301,11 +354,11 @@ fn text(name: &str, bytes: Vec<u8>) -> Result<String, InputError> {
             .next()
             .map_or(0, |tail| tail.chars().count())
             + 1;
-        InputError {
-            name: name.to_owned(),
-            position: Some((line, column)),
-            message: format!("not UTF-8 text (byte 0x{:02X})", bytes[valid]),
-        }
+        InputError::invalid(
+            name,
+            Some((line, column)),
+            format!("not UTF-8 text (byte 0x{:02X})", bytes[valid]),
+        )
     })
 }
 

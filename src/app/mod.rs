@@ -530,8 +530,9 @@ fn learn_namespaces(
     let mut learned = repository_namespaces(jobs);
     if let Some(path) = &selection.namespaces {
         let name = path.display().to_string();
-        let stream = inputs::read_file(path)
-            .and_then(|text| yaml::Stream::parse(&text).map_err(|error| yaml_error(&name, error)));
+        let stream = inputs::read_file(path).and_then(|text| {
+            yaml::Stream::parse(&text).map_err(|error| InputError::yaml(name.as_str(), error))
+        });
         match stream {
             Ok(stream) => learned.extend(
                 stream
@@ -611,22 +612,14 @@ fn process(input: &Input, stdin: Option<&str>, policies: &Policies, mode: Mode) 
     };
     let result = source.and_then(|source| {
         let manifest = Manifest::process(&source, policies, mode.keep())
-            .map_err(|error| yaml_error(&name, error))?;
+            .map_err(|error| InputError::yaml(name.as_str(), error))?;
         if let (Mode::Write { .. }, Input::File(path), Some(fixed)) = (mode, input, &manifest.fixed)
         {
-            write::replace(path, fixed).map_err(|error| InputError::io(name.as_str(), &error))?;
+            write::replace(path, fixed).map_err(|error| InputError::io(name.as_str(), error))?;
         }
         Ok(Done { source, manifest })
     });
     Processed { name, result }
-}
-
-fn yaml_error(name: &str, error: yaml::Error) -> InputError {
-    InputError {
-        name: name.to_owned(),
-        position: Some((error.line, error.column)),
-        message: error.message,
-    }
 }
 
 /// Writes each processed file's output, in order, and keeps the run's status.
@@ -687,7 +680,7 @@ impl<'a> Report<'a> {
             Err(error) => {
                 warn(self.progress, &error.to_string());
                 self.sarif
-                    .notify_error(&error.name, error.position, &error.message);
+                    .notify_error(&error.name, error.position(), &error.reason.to_string());
                 self.status = Status::Errors;
                 return Ok(());
             }

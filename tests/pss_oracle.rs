@@ -1,5 +1,6 @@
 //! Cross-check with an independent evaluator, `../shared/tools/pss_check.py` (Python +
-//! PyYAML). Skipped, with a note, when the tool, python3 or PyYAML is absent.
+//! PyYAML). Without the tool, python3 or PyYAML the tests fail under CI and are skipped, with
+//! a note, elsewhere.
 //!
 //! - wording: for every upstream fixture, our violations (check ids and messages) equal the
 //!   evaluator's, in order;
@@ -11,7 +12,7 @@
 //! checks do: PSA enforces on that Pod, and the API server defaults it more than a template
 //! (a hostNetwork Pod's ports get `hostPort = containerPort`; a template's do not since v1.28).
 
-use crate::util::e2e::pod_from;
+use crate::util::e2e::{missing, pod_from};
 use crate::util::support;
 
 use pss_fix::config::Config;
@@ -22,13 +23,22 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn oracle() -> Option<PathBuf> {
-    let tool = support::shared_dir()?.join("tools/pss_check.py");
+/// The evaluator, or `None` after [`missing`] says why `test` cannot run.
+fn oracle(test: &str) -> Option<PathBuf> {
+    let tool = support::shared_dir().map(|dir| dir.join("tools/pss_check.py"));
     let works = Command::new("python3")
         .args(["-c", "import yaml"])
         .output()
         .is_ok_and(|out| out.status.success());
-    (tool.is_file() && works).then_some(tool)
+    let found = tool.filter(|tool| tool.is_file() && works);
+    if found.is_none() {
+        missing(
+            test,
+            "../shared/tools/pss_check.py with python3 and PyYAML",
+            "put the shared folder beside the repository and `pip install pyyaml`",
+        );
+    }
+    found
 }
 
 /// One evaluator run: level, version and the files to judge.
@@ -103,8 +113,9 @@ fn ours(object: &Value, level: Level, version: Version) -> Vec<(String, String)>
 
 #[test]
 fn messages_equal_the_independent_evaluator_on_every_fixture() {
-    let Some(tool) = oracle() else {
-        eprintln!("note: pss_check.py, python3 or PyYAML not available; skipped");
+    let Some(tool) =
+        oracle("pss_oracle::messages_equal_the_independent_evaluator_on_every_fixture")
+    else {
         return;
     };
     let shared = support::shared_dir().expect("oracle implies shared");
@@ -209,8 +220,7 @@ type Written = (PathBuf, Vec<String>);
 
 #[test]
 fn fixed_workloads_pass_the_independent_evaluator() {
-    let Some(tool) = oracle() else {
-        eprintln!("note: pss_check.py, python3 or PyYAML not available; skipped");
+    let Some(tool) = oracle("pss_oracle::fixed_workloads_pass_the_independent_evaluator") else {
         return;
     };
     let shared = support::shared_dir().expect("oracle implies shared");
@@ -291,22 +301,16 @@ fn fixed_workloads_pass_the_independent_evaluator() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// Real-world manifests (`../shared/corpus`): for every workload, our verdict equals the
+/// Real-world manifests (`tests/corpus`): for every workload, our verdict equals the
 /// evaluator's at several levels and versions, and the fixed workload passes it (or keeps
 /// only what the plan calls unfixable).
 #[test]
 fn corpus_workloads_agree_and_fixes_pass() {
-    let Some(tool) = oracle() else {
-        eprintln!("note: pss_check.py, python3 or PyYAML not available; skipped");
+    let Some(tool) = oracle("pss_oracle::corpus_workloads_agree_and_fixes_pass") else {
         return;
     };
-    let corpus = support::shared_dir()
-        .expect("oracle implies shared")
-        .join("corpus");
-    let Ok(entries) = std::fs::read_dir(&corpus) else {
-        eprintln!("note: ../shared/corpus not found; skipped");
-        return;
-    };
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    let entries = std::fs::read_dir(&corpus).expect("tests/corpus is in the repository");
     let mut objects = Vec::new();
     let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
     paths.sort();

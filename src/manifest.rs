@@ -239,7 +239,8 @@ impl WorkloadReport {
 pub enum Keep {
     /// Nothing more (`check`): [`WorkloadReport::patch`] is left empty.
     Findings,
-    /// The fixed text, [`Manifest::fixed`] (`fix`); patches are left empty.
+    /// The fixed text, [`Manifest::fixed`] (`fix`); patches, violations, hardening gaps and
+    /// exemptions are left empty (changes, withheld changes, unfixable and notes stay).
     FixedText,
     /// Each workload's patch (`patch`).
     Patches,
@@ -260,24 +261,38 @@ impl Manifest {
     pub fn process(source: &str, policies: &Policies, keep: Keep) -> Result<Manifest, yaml::Error> {
         // Document by document: the engine holds one document's tree and values at a time.
         let processed = yaml::process(source, |visit| {
-            let mut reports = Vec::new();
+            let found = workload::workloads(visit.document().value());
+            // Exactly as many: reports live until the file's output, and a pushed-to `Vec`
+            // holds room for four.
+            let mut reports = Vec::with_capacity(found.len());
             let mut operations = Vec::new();
-            for found in workload::workloads(visit.document().value()) {
+            for found in found {
                 let mut report = judge(visit, &found, policies)?;
-                if keep == Keep::FixedText {
-                    operations.extend(prefixed(&report.patch, &found.pointer));
-                }
-                // Reports live until the file's output is written: a patch is the largest
-                // part of one (its values), so it stays only when it is printed.
-                if keep != Keep::Patches {
-                    report.patch = Patch(Vec::new());
+                // Reports live until the file's output is written, so each keeps only what
+                // that output reads: a patch is the largest part of one (its values).
+                match keep {
+                    Keep::Findings => report.patch = Patch(Vec::new()),
+                    Keep::FixedText => {
+                        operations.extend(prefixed(&report.patch, &found.pointer));
+                        report.patch = Patch(Vec::new());
+                        report.violations = Vec::new();
+                        report.hardening_gaps = Vec::new();
+                        report.exempted = Vec::new();
+                    }
+                    Keep::Patches => {}
                 }
                 reports.push(report);
             }
             Ok((reports, Patch(operations)))
         })?;
+        // Exactly as many (`flatten` cannot say how many, so collecting it doubles its way up).
+        let count = processed.results.iter().map(Vec::len).sum();
+        let mut workloads = Vec::with_capacity(count);
+        for reports in processed.results {
+            workloads.extend(reports);
+        }
         Ok(Manifest {
-            workloads: processed.results.into_iter().flatten().collect(),
+            workloads,
             fixed: processed.text.filter(|text| text != source),
         })
     }
@@ -366,11 +381,17 @@ fn judge(
         hardening_gaps: located(gaps, |item| &item.path, locate),
         exempted: located(exempted, |item| &item.path, locate),
         patch: plan.patch,
-        changes: plan.changes,
+        changes: compact(plan.changes),
         blocked: plan.blocked,
-        withheld: plan.withheld,
+        withheld: compact(plan.withheld),
         notes: plan.notes,
     })
+}
+
+/// `items` without the spare room pushing left: a report lives until its file's output.
+fn compact<T>(mut items: Vec<T>) -> Vec<T> {
+    items.shrink_to_fit();
+    items
 }
 
 /// Pairs each finding with the place of the field at its path.

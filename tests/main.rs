@@ -21,6 +21,7 @@ mod golden;
 mod helm;
 mod integrations;
 mod layers;
+mod memory;
 mod plan_properties;
 mod pss_oracle;
 mod webhook;

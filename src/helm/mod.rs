@@ -716,7 +716,7 @@ fn verdict(
         .map(|change| Left {
             check: change.check.clone(),
             pointer: change.path.clone(),
-            what: change.description.clone(),
+            what: change.description.to_owned(),
             fixable: true,
             hardening: change.level.is_none(),
             template: template(&change.path),

@@ -50,8 +50,9 @@ pub struct Change {
     pub safety: Safety,
     /// JSON pointer the change is made at (relative to the workload).
     pub path: String,
-    /// What was done, e.g. `set allowPrivilegeEscalation to false`.
-    pub description: String,
+    /// What was done, e.g. `set allowPrivilegeEscalation to false` (the catalog's words,
+    /// not a copy: reports keep every change of a file until its output).
+    pub description: &'static str,
 }
 
 /// A violation the plan leaves, with the reason.
@@ -265,7 +266,7 @@ impl<'p> Fixer<'p> {
     pub fn withheld(
         &self,
         check: &str,
-        remedy: &Remedy,
+        remedy: &'static Remedy,
         container: Option<&str>,
     ) -> Option<Withheld> {
         if let Some(name) = container {
@@ -285,7 +286,7 @@ impl<'p> Fixer<'p> {
     fn permit(
         &mut self,
         check: &str,
-        remedy: &Remedy,
+        remedy: &'static Remedy,
         path: &str,
         container: Option<&str>,
     ) -> bool {
@@ -303,7 +304,7 @@ impl<'p> Fixer<'p> {
     pub fn set(
         &mut self,
         check: &str,
-        remedy: &Remedy,
+        remedy: &'static Remedy,
         parent: &str,
         key: &str,
         value: Value,
@@ -330,7 +331,7 @@ impl<'p> Fixer<'p> {
     pub fn append(
         &mut self,
         check: &str,
-        remedy: &Remedy,
+        remedy: &'static Remedy,
         path: &str,
         value: Value,
         container: Option<&str>,
@@ -360,7 +361,7 @@ impl<'p> Fixer<'p> {
     pub fn replace(
         &mut self,
         check: &str,
-        remedy: &Remedy,
+        remedy: &'static Remedy,
         path: &str,
         value: Value,
         container: Option<&str>,
@@ -379,7 +380,7 @@ impl<'p> Fixer<'p> {
     pub fn remove(
         &mut self,
         check: &str,
-        remedy: &Remedy,
+        remedy: &'static Remedy,
         path: &str,
         container: Option<&str>,
     ) -> bool {
@@ -405,13 +406,13 @@ impl<'p> Fixer<'p> {
         removed
     }
 
-    fn record(&mut self, check: &str, remedy: &Remedy, path: String) {
+    fn record(&mut self, check: &str, remedy: &'static Remedy, path: String) {
         self.changes.push(Change {
             check: check.to_string(),
             level: crate::pss::level_of(check),
             safety: remedy.safety,
             path,
-            description: remedy.description.clone(),
+            description: &remedy.description,
         });
     }
 }

@@ -90,7 +90,7 @@ pub(crate) mod fixtures {
                 safety: Safety::Safe,
                 path: "/spec/template/spec/containers/0/securityContext/allowPrivilegeEscalation"
                     .to_owned(),
-                description: "set allowPrivilegeEscalation to false".to_owned(),
+                description: "set allowPrivilegeEscalation to false",
             }],
             // Fixed in part (`--partial`): the hostPath volume blocks the level.
             blocked: true,

@@ -553,9 +553,7 @@ impl Answer {
         let response = &mut self.response.response;
         for check in &patched {
             let mut changes = plan.changes.iter().filter(|change| change.check == *check);
-            let first = changes
-                .next()
-                .map_or("", |change| change.description.as_str());
+            let first = changes.next().map_or("", |change| change.description);
             let warning = format!("pss-fix fixed {check}: {first}");
             response
                 .warnings

@@ -237,8 +237,11 @@ impl WorkloadReport {
 /// What [`Manifest::process`] keeps besides each workload's findings and plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Keep {
-    /// Nothing more (`check`): [`WorkloadReport::patch`] is left empty.
+    /// Nothing more (`check`): the patch, changes, withheld changes, unfixable and notes are
+    /// left empty.
     Findings,
+    /// The plan too (`check --explain`): only the patch is left empty.
+    FindingsAndPlan,
     /// The fixed text, [`Manifest::fixed`] (`fix`); patches, violations, hardening gaps and
     /// exemptions are left empty (changes, withheld changes, unfixable and notes stay).
     FixedText,
@@ -267,19 +270,20 @@ impl Manifest {
             let mut reports = Vec::with_capacity(found.len());
             let mut operations = Vec::new();
             for found in found {
-                let mut report = judge(visit, &found, policies)?;
+                let mut report = judge(visit, &found, policies, keep)?;
                 // Reports live until the file's output is written, so each keeps only what
                 // that output reads: a patch is the largest part of one (its values).
-                match keep {
-                    Keep::Findings => report.patch = Patch(Vec::new()),
-                    Keep::FixedText => {
-                        operations.extend(prefixed(&report.patch, &found.pointer));
-                        report.patch = Patch(Vec::new());
-                        report.violations = Vec::new();
-                        report.hardening_gaps = Vec::new();
-                        report.exempted = Vec::new();
-                    }
-                    Keep::Patches => {}
+                if keep == Keep::FixedText {
+                    operations.extend(prefixed(&report.patch, &found.pointer));
+                }
+                if keep != Keep::Patches {
+                    report.patch = Patch(Vec::new());
+                }
+                if keep == Keep::Findings {
+                    report.changes = Vec::new();
+                    report.withheld = Vec::new();
+                    report.unfixable = Vec::new();
+                    report.notes = Vec::new();
                 }
                 reports.push(report);
             }
@@ -298,13 +302,16 @@ impl Manifest {
     }
 }
 
-/// Holds one workload to its level, plans it and locates every finding. A skip annotation
-/// that names no control is an error at the annotation.
+/// Holds one workload to its level, plans it and locates every finding (none for
+/// [`Keep::FixedText`], whose output reads only the plan). A skip annotation that names no
+/// control is an error at the annotation.
 fn judge(
     visit: &yaml::Visit<'_>,
     found: &workload::Workload<'_>,
     policies: &Policies,
+    keep: Keep,
 ) -> Result<WorkloadReport, yaml::Error> {
+    let findings = keep != Keep::FixedText;
     let held_to = policies.held_to(found.namespace.as_deref());
     let locate = |path: &str| visit.location(&format!("{}{path}", found.pointer));
     let (plan, hardening_gaps, exemptions) = match held_to.enforce {
@@ -316,7 +323,11 @@ fn judge(
                     let at = format!("{}{}", found.pointer, error.pointer());
                     visit.error_at(&at, error.to_string())
                 })?;
-            let gaps = plan::hardening::gaps(found.object, &policy.hardening);
+            let gaps = if findings {
+                plan::hardening::gaps(found.object, &policy.hardening)
+            } else {
+                Vec::new()
+            };
             (plan::plan(found.object, &policy), gaps, policy.exemptions)
         }
         Enforce::Privileged => (
@@ -335,7 +346,12 @@ fn judge(
     };
     let mut exempted = Vec::new();
     let mut violations = Vec::new();
-    for violation in plan.violations {
+    let found_violations = if findings {
+        plan.violations
+    } else {
+        Vec::new()
+    };
+    for violation in found_violations {
         match plan::exemption(
             found.object,
             &violation.check,

@@ -285,20 +285,22 @@ enum Mode {
 }
 
 impl Mode {
-    /// What the engine keeps of each file for this mode's output.
-    fn keep(self) -> Keep {
+    /// What the engine keeps of each file for this mode's output (`explain`: each workload's
+    /// changes are explained too).
+    fn keep(self, explain: bool) -> Keep {
         match self {
             Mode::Diff { .. } | Mode::Write { .. } | Mode::Stdout | Mode::FixCheck => {
                 Keep::FixedText
             }
             Mode::Patch => Keep::Patches,
+            Mode::Check { .. } if explain => Keep::FindingsAndPlan,
             Mode::Check { .. } => Keep::Findings,
         }
     }
 
     /// Whether the text is edited (`fix`), or only judged and planned.
     fn edits(self) -> bool {
-        self.keep() == Keep::FixedText
+        self.keep(false) == Keep::FixedText
     }
 }
 
@@ -433,12 +435,13 @@ and use the post-renderer (`pss-fix fix --stdout -`), or `pss-fix helm {chart}`"
         });
     let explain_changes = notes && (selection.explain || matches!(mode, Mode::Diff { .. }));
     let mut report = Report::new(mode, progress.as_ref(), notes, explain_changes);
+    let keep = mode.keep(explain_changes);
     let window = rayon::current_num_threads() * WINDOW_PER_THREAD;
     for chunk in jobs.chunks(window) {
         let processed: Vec<Processed> = chunk
             .par_iter()
             .map(|(input, config)| {
-                let processed = process(input, stdin.as_deref(), &policies[*config], mode);
+                let processed = process(input, stdin.as_deref(), &policies[*config], mode, keep);
                 if let Some(bar) = &progress {
                     bar.inc(1);
                 }
@@ -603,15 +606,22 @@ fn repository_namespaces(jobs: &[(Input, usize)]) -> Vec<serde_json::Value> {
     found.into_iter().flatten().collect()
 }
 
-/// Reads, judges, plans and edits one input; with `--write`, replaces its file.
-fn process(input: &Input, stdin: Option<&str>, policies: &Policies, mode: Mode) -> Processed {
+/// Reads, judges, plans and edits one input, keeping what `keep` asks for; with `--write`,
+/// replaces its file.
+fn process(
+    input: &Input,
+    stdin: Option<&str>,
+    policies: &Policies,
+    mode: Mode,
+    keep: Keep,
+) -> Processed {
     let name = input.name();
     let source = match input {
         Input::Stdin => Ok(stdin.unwrap_or_default().to_owned()),
         Input::File(path) => inputs::read_file(path),
     };
     let result = source.and_then(|source| {
-        let manifest = Manifest::process(&source, policies, mode.keep())
+        let manifest = Manifest::process(&source, policies, keep)
             .map_err(|error| InputError::yaml(name.as_str(), error))?;
         if let (Mode::Write { .. }, Input::File(path), Some(fixed)) = (mode, input, &manifest.fixed)
         {

@@ -195,6 +195,10 @@ pub fn remedy_baseline(fix: &mut Fixer) {
     }
 }
 
+/// Why a Windows pod's seccomp annotation is left as it is.
+const WINDOWS_ANNOTATION_REASON: &str = "seccomp is Linux-only: in a Windows pod (spec.os.name: \
+     windows) no seccompProfile field could agree with a rewritten annotation";
+
 fn fix_bad_annotations(fix: &mut Fixer) {
     let remedy = super::catalog::remedy(CONTROL, "annotation-runtime-default");
     let Some((parent, bad)) = fix.pod().map(|pod| {
@@ -205,7 +209,18 @@ fn fix_bad_annotations(fix: &mut Fixer) {
     }) else {
         return;
     };
+    // seccomp is Linux-only: no seccompProfile field can be written in a Windows pod, so one
+    // already there (the container's or the pod's) could not follow a rewritten annotation.
+    let windows = fix.pod().is_some_and(|pod| pod.is_windows());
     for (key, _, container) in bad {
+        if windows {
+            fix.refuse(
+                BASELINE_ID,
+                &child(&parent, &key),
+                WINDOWS_ANNOTATION_REASON,
+            );
+            continue;
+        }
         let value = Value::String("runtime/default".to_string());
         fix.set(
             BASELINE_ID,

@@ -1,11 +1,11 @@
 //! Peak memory follows the largest input file (DESIGN.md: under 10x of it): `check` and `fix
 //! --check` of one generated manifest of many documents, at two sizes, measured as the child's
 //! own peak RSS (its high-water mark). The growth between the sizes is what the input costs; the rest is
-//! the process's fixed footprint. Asserted with a margin: this mix is dense in findings (most
-//! workloads break several controls), where `check` grows about 12.5 bytes per input byte in a
-//! debug build and `fix --check` about 9. On the benchmark's 50 MB file (release) peak RSS is
-//! 9.4x for `check` and 6.5x for `fix --check`, 20.2x and 21.9x before reports kept only what
-//! their output reads.
+//! the process's fixed footprint. Asserted with a margin over what a debug build measures on
+//! this mix, which is dense in findings (most workloads break several controls): about 9 bytes
+//! per input byte for both. On the benchmark's 50 MB file (release) peak RSS is 7.2x the file
+//! for `check` and 6.5x for `fix --check`, 20x and 22x before reports kept only what their
+//! output reads.
 
 use std::path::Path;
 use std::process::Command;
@@ -70,8 +70,9 @@ fn peak_memory_follows_the_input() {
     for args in [&["check"][..], &["fix", "--check"][..]] {
         let growth = peak_rss(args, &large_file).saturating_sub(peak_rss(args, &small_file));
         let per_input_byte = growth as f64 / (large - small) as f64;
+        eprintln!("{args:?}: peak RSS grew {per_input_byte:.1} bytes per input byte");
         assert!(
-            per_input_byte < 15.0,
+            per_input_byte < 12.0,
             "{args:?}: peak RSS grew {per_input_byte:.1} bytes per input byte"
         );
     }

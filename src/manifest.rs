@@ -271,19 +271,13 @@ impl Manifest {
             let mut operations = Vec::new();
             for found in found {
                 let mut report = judge(visit, &found, policies, keep)?;
-                // Reports live until the file's output is written, so each keeps only what
-                // that output reads: a patch is the largest part of one (its values).
-                if keep == Keep::FixedText {
-                    operations.extend(prefixed(&report.patch, &found.pointer));
-                }
+                // A patch is the largest part of a report (its values): it stays only for
+                // `patch`, and `fix` moves it into the document's edit.
                 if keep != Keep::Patches {
-                    report.patch = Patch(Vec::new());
-                }
-                if keep == Keep::Findings {
-                    report.changes = Vec::new();
-                    report.withheld = Vec::new();
-                    report.unfixable = Vec::new();
-                    report.notes = Vec::new();
+                    let patch = std::mem::take(&mut report.patch);
+                    if keep == Keep::FixedText {
+                        operations.extend(prefixed(patch, &found.pointer));
+                    }
                 }
                 reports.push(report);
             }
@@ -302,9 +296,10 @@ impl Manifest {
     }
 }
 
-/// Holds one workload to its level, plans it and locates every finding (none for
-/// [`Keep::FixedText`], whose output reads only the plan). A skip annotation that names no
-/// control is an error at the annotation.
+/// Holds one workload to its level, plans it and locates every finding. The report keeps
+/// what `keep`'s output reads, as it lives until the file's output is written: no findings
+/// for [`Keep::FixedText`] (they are not even looked for), no plan for [`Keep::Findings`]. A
+/// skip annotation that names no control is an error at the annotation.
 fn judge(
     visit: &yaml::Visit<'_>,
     found: &workload::Workload<'_>,
@@ -312,6 +307,7 @@ fn judge(
     keep: Keep,
 ) -> Result<WorkloadReport, yaml::Error> {
     let findings = keep != Keep::FixedText;
+    let plan_read = keep != Keep::Findings;
     let held_to = policies.held_to(found.namespace.as_deref());
     let locate = |path: &str| visit.location(&format!("{}{path}", found.pointer));
     let (plan, hardening_gaps, exemptions) = match held_to.enforce {
@@ -346,12 +342,7 @@ fn judge(
     };
     let mut exempted = Vec::new();
     let mut violations = Vec::new();
-    let found_violations = if findings {
-        plan.violations
-    } else {
-        Vec::new()
-    };
-    for violation in found_violations {
+    for violation in kept(findings, plan.violations) {
         match plan::exemption(
             found.object,
             &violation.check,
@@ -392,20 +383,23 @@ fn judge(
         line,
         column,
         held_to,
-        unfixable: located(plan.unfixable, |item| &item.path, locate),
+        unfixable: located(kept(plan_read, plan.unfixable), |item| &item.path, locate),
         violations: located(violations, |item| &item.path, locate),
         hardening_gaps: located(gaps, |item| &item.path, locate),
         exempted: located(exempted, |item| &item.path, locate),
         patch: plan.patch,
-        changes: compact(plan.changes),
+        changes: kept(plan_read, plan.changes),
         blocked: plan.blocked,
-        withheld: compact(plan.withheld),
-        notes: plan.notes,
+        withheld: kept(plan_read, plan.withheld),
+        notes: kept(plan_read, plan.notes),
     })
 }
 
-/// `items` without the spare room pushing left: a report lives until its file's output.
-fn compact<T>(mut items: Vec<T>) -> Vec<T> {
+/// `items` when the output reads them, without the spare room pushing left; else nothing.
+fn kept<T>(read: bool, mut items: Vec<T>) -> Vec<T> {
+    if !read {
+        return Vec::new();
+    }
     items.shrink_to_fit();
     items
 }
@@ -426,43 +420,32 @@ fn located<T>(
 }
 
 /// The operations of `patch` (relative to a workload) made relative to its document, for a
-/// workload that sits at `pointer` in it (a List item).
-fn prefixed(patch: &Patch, pointer: &str) -> Vec<PatchOperation> {
+/// workload that sits at `pointer` in it (a List item). The values move, not copied.
+fn prefixed(patch: Patch, pointer: &str) -> Vec<PatchOperation> {
+    let mut ops = patch.0;
     if pointer.is_empty() {
-        return patch.0.clone();
+        return ops;
     }
     let prefix =
         PointerBuf::parse(pointer).expect("workload pointers should be valid JSON pointers");
-    let join = |path: &PointerBuf| prefix.concat(path);
-    patch
-        .0
-        .iter()
-        .map(|op| match op {
-            PatchOperation::Add(op) => PatchOperation::Add(json_patch::AddOperation {
-                path: join(&op.path),
-                value: op.value.clone(),
-            }),
-            PatchOperation::Remove(op) => PatchOperation::Remove(json_patch::RemoveOperation {
-                path: join(&op.path),
-            }),
-            PatchOperation::Replace(op) => PatchOperation::Replace(json_patch::ReplaceOperation {
-                path: join(&op.path),
-                value: op.value.clone(),
-            }),
-            PatchOperation::Move(op) => PatchOperation::Move(json_patch::MoveOperation {
-                from: join(&op.from),
-                path: join(&op.path),
-            }),
-            PatchOperation::Copy(op) => PatchOperation::Copy(json_patch::CopyOperation {
-                from: join(&op.from),
-                path: join(&op.path),
-            }),
-            PatchOperation::Test(op) => PatchOperation::Test(json_patch::TestOperation {
-                path: join(&op.path),
-                value: op.value.clone(),
-            }),
-        })
-        .collect()
+    let join = |path: &mut PointerBuf| *path = prefix.concat(path);
+    for op in &mut ops {
+        match op {
+            PatchOperation::Add(op) => join(&mut op.path),
+            PatchOperation::Remove(op) => join(&mut op.path),
+            PatchOperation::Replace(op) => join(&mut op.path),
+            PatchOperation::Test(op) => join(&mut op.path),
+            PatchOperation::Move(op) => {
+                join(&mut op.from);
+                join(&mut op.path);
+            }
+            PatchOperation::Copy(op) => {
+                join(&mut op.from);
+                join(&mut op.path);
+            }
+        }
+    }
+    ops
 }
 
 /// The Namespaces a document declares (itself, or the items of a List) that carry an
@@ -566,7 +549,7 @@ mod tests {
             {"op": "remove", "path": "/spec/containers/0/ports/0/hostPort"}
         ]))
         .expect("valid patch");
-        let ops = prefixed(&patch, "/items/3");
+        let ops = prefixed(patch.clone(), "/items/3");
         assert_eq!(
             serde_json::to_value(&ops).expect("serialises"),
             json!([
@@ -574,6 +557,6 @@ mod tests {
                 {"op": "remove", "path": "/items/3/spec/containers/0/ports/0/hostPort"}
             ])
         );
-        assert_eq!(prefixed(&patch, ""), patch.0);
+        assert_eq!(prefixed(patch.clone(), ""), patch.0);
     }
 }

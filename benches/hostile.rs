@@ -191,13 +191,6 @@ fn report(label: &str, (mut latencies, failures): (Vec<Duration>, usize)) {
     );
 }
 
-fn peak_rss_mib(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
 #[tokio::main]
 async fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -246,8 +239,12 @@ async fn main() {
         options.attack
     );
     if let Some(pid) = options.pid {
-        match peak_rss_mib(pid) {
-            Some(mib) => println!("{:>16}: {mib:.1} MiB (VmHWM of pid {pid})", "peak RSS"),
+        match webhook_util::peak_rss_kib(pid) {
+            Some(kib) => println!(
+                "{:>16}: {:.1} MiB (VmHWM of pid {pid})",
+                "peak RSS",
+                kib as f64 / 1024.0
+            ),
             None => println!("{:>16}: unreadable for pid {pid}", "peak RSS"),
         }
     }

@@ -7,6 +7,7 @@
 //! for `check` and 6.5x for `fix --check`, 20x and 22x before reports kept only what their
 //! output reads.
 
+use crate::util::webhook::peak_rss_kib;
 use std::path::Path;
 use std::process::Command;
 
@@ -43,7 +44,6 @@ fn peak_rss(args: &[&str], file: &Path) -> u64 {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let status_file = format!("/proc/{}/status", child.id());
     let mut peak_kib = 0;
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -51,11 +51,7 @@ fn peak_rss(args: &[&str], file: &Path) -> u64 {
             assert_eq!(status.code(), Some(1));
             return peak_kib * 1024;
         }
-        let high_water = std::fs::read_to_string(&status_file).ok().and_then(|text| {
-            let line = text.lines().find(|line| line.starts_with("VmHWM:"))?;
-            line.split_whitespace().nth(1)?.parse().ok()
-        });
-        peak_kib = peak_kib.max(high_water.unwrap_or(0));
+        peak_kib = peak_kib.max(peak_rss_kib(child.id()).unwrap_or(0));
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
 }

@@ -102,12 +102,7 @@ async fn review_memory_is_bounded_by_the_object_limits() {
         let warnings = response["warnings"].to_string();
         assert!(warnings.contains(warning), "{warnings}");
     }
-    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
-    let peak_kib: u64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|value| value.trim().trim_end_matches(" kB").parse().ok())
-        .unwrap();
+    let peak_kib = peak_rss_kib(server.child.id()).unwrap();
     assert!(peak_kib < 200 * 1024, "peak RSS {peak_kib} KiB");
 }
 

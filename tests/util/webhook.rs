@@ -271,6 +271,14 @@ pub struct Binary {
     log: PathBuf,
 }
 
+/// The peak RSS of process `pid` so far, in KiB (its high-water mark in /proc); `None` once
+/// it has exited.
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// A loopback address nobody listens on yet.
 pub fn free_addr() -> SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0")
